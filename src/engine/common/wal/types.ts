@@ -1,0 +1,49 @@
+/**
+ * The contract of the write-ahead log shared by the bookie journal and the ZooKeeper txn log
+ * (implementation: ./wal.ts).
+ *
+ * A WAL is a directory of numbered files. append() adds one record and resolves with the record's
+ * position once it is on disk (fdatasync'ed): group commit batches records by bytes, by count and by a
+ * short wait so that thousands of appends share one fsync. Appends resolve in call order. replay()
+ * reads every intact record from a position in order and stops at the first torn or corrupt record
+ * (length or CRC32C mismatch), truncating that tail so new appends follow the last good record.
+ * reclaim() deletes whole files that lie before a checkpointed position.
+ */
+
+export interface WalPosition {
+  /** File number, increasing as the WAL rolls. */
+  fileId: number
+  /** Byte offset of the record's start within the file. */
+  offset: number
+}
+
+export interface WalOptions {
+  dir: string
+  /** Start a new file once the current one passes this size. */
+  fileSizeBytesMax: number
+  /** Flush as soon as this many bytes are waiting. */
+  groupCommitBytesMax: number
+  /** Flush as soon as this many records are waiting. */
+  groupCommitRecordsMax: number
+  /** Flush no later than this long after the first waiting record (0 = flush whenever the disk is free). */
+  groupCommitWaitMs: number
+  /** Largest record payload accepted; bigger appends are refused with InvalidInputError. */
+  recordBytesMax: number
+}
+
+export interface WalStats {
+  records: number
+  bytes: number
+  fsyncs: number
+  /** Latencies of recent fsyncs in microseconds (a bounded window). */
+  fsyncLatencyUs: number[]
+}
+
+export interface WriteAheadLog {
+  replay(from: WalPosition | undefined, onRecord: (payload: Buffer, position: WalPosition) => void): Promise<WalPosition>
+  append(payload: Buffer): Promise<WalPosition>
+  /** Deletes files that end before `upTo`; returns how many were deleted. */
+  reclaim(upTo: WalPosition): Promise<number>
+  stats(): WalStats
+  close(): Promise<void>
+}

@@ -1,0 +1,2 @@
+/** dlog as a library: the engine's public API. */
+export * from './engine/index.js'
