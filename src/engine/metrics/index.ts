@@ -1,0 +1,2 @@
+/** Metrics shared by every engine layer (counters, gauges, summaries; Prometheus text). */
+export * from './registry.js'
