@@ -1,0 +1,246 @@
+/**
+ * A minimal client of the bookie wire protocol over one TCP connection: what `bkshell bookieinfo`,
+ * the bookie tests and the bookie benchmark use to talk to a bookie. (The ledger client has its own,
+ * richer bookie client in ledger/, which must not import the bookie package.)
+ *
+ * Requests are pipelined: each gets the next requestId, and responses are matched by id. Requests
+ * issued in the same event-loop turn go out in one socket write. Every request has a deadline;
+ * in-flight requests are bounded by `outstandingMax` (send() waits for room).
+ */
+import {connect, type Socket} from 'node:net'
+
+import {deferred, type Deferred} from '../../common/deferred.js'
+import {DlogError, errorMessage, TimeoutError} from '../../common/errors.js'
+import {BookieError, BookieStatus, bookieStatusName} from '../../protocol/bookie/codes.js'
+import {FrameDecoder} from '../../protocol/bookie/frame-decoder.js'
+import {
+  type AddEntryWireResponse,
+  BookieOp,
+  type BookieInfoWireResponse,
+  type BookieRequest,
+  type BookieResponse,
+  bookieOpName,
+  decodeResponse,
+  encodeRequest,
+  FRAME_BODY_BYTES_MAX,
+  HEADER_BYTES,
+  type LongPollReadWireResponse,
+  peekHeader,
+  type ReadEntryWireResponse,
+  readSafeInt64,
+} from '../../protocol/bookie/wire.js'
+
+/** The connection failed or closed before the answer came. Retriable: the bookie may be restarting. */
+export class BookieConnectionError extends DlogError {
+  constructor(message: string, opts: {cause?: unknown} = {}) {
+    super('BOOKIE_CONNECTION', message, {retriable: true, cause: opts.cause})
+    this.name = 'BookieConnectionError'
+  }
+}
+
+export interface BookieWireClientOptions {
+  host: string
+  port: number
+  connectTimeoutMs?: number
+  requestTimeoutMs?: number
+  outstandingMax?: number
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
+export type BookieRequestInput = DistributiveOmit<BookieRequest, 'requestId'>
+
+interface Pending {
+  op: number
+  done: Deferred<BookieResponse>
+  timer: ReturnType<typeof setTimeout>
+}
+
+export class BookieWireClient {
+  readonly address: string
+  private readonly socket: Socket
+  private readonly decoder = new FrameDecoder({bodyBytesMax: FRAME_BODY_BYTES_MAX, bodyBytesMin: HEADER_BYTES})
+  private readonly pending = new Map<number, Pending>()
+  private readonly requestTimeoutMs: number
+  private readonly outstandingMax: number
+  private roomWaiters: (() => void)[] = []
+  private nextRequestId = 1
+  private corked = false
+  private failure: Error | undefined
+
+  private constructor(socket: Socket, opts: BookieWireClientOptions) {
+    this.socket = socket
+    this.address = `${opts.host}:${opts.port}`
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
+    this.outstandingMax = opts.outstandingMax ?? 10_000
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk, (body) => this.onFrame(body))
+      } catch (e) {
+        this.fail(new BookieConnectionError(`bad frame from bookie ${this.address}: ${errorMessage(e)}`, {cause: e}))
+      }
+    })
+    socket.on('error', (e) => this.fail(new BookieConnectionError(`connection to bookie ${this.address} failed: ${e.message}`, {cause: e})))
+    socket.on('close', () => this.fail(new BookieConnectionError(`connection to bookie ${this.address} closed`)))
+  }
+
+  static async connect(opts: BookieWireClientOptions): Promise<BookieWireClient> {
+    const timeoutMs = opts.connectTimeoutMs ?? 10_000
+    const socket = connect({host: opts.host, port: opts.port})
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy()
+        reject(new TimeoutError(`could not connect to bookie ${opts.host}:${opts.port} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        socket.removeAllListeners('error')
+        resolve()
+      })
+      socket.once('error', (e) => {
+        clearTimeout(timer)
+        reject(new BookieConnectionError(`cannot connect to bookie ${opts.host}:${opts.port}: ${e.message}`, {cause: e}))
+      })
+    })
+    return new BookieWireClient(socket, opts)
+  }
+
+  get outstanding(): number {
+    return this.pending.size
+  }
+
+  /** Sends a request and resolves with the response, whatever its status. */
+  async send(input: BookieRequestInput): Promise<BookieResponse> {
+    while (this.pending.size >= this.outstandingMax && !this.failure) {
+      await new Promise<void>((r) => this.roomWaiters.push(r))
+    }
+    if (this.failure) throw this.failure
+    const requestId = this.nextRequestId
+    this.nextRequestId = this.nextRequestId === 0xffff_ffff ? 1 : this.nextRequestId + 1
+    const frame = encodeRequest({...input, requestId} as BookieRequest)
+    const done = deferred<BookieResponse>()
+    const timer = setTimeout(() => {
+      if (this.pending.delete(requestId)) {
+        done.reject(new TimeoutError(`${bookieOpName(input.op)} to bookie ${this.address} got no answer within ${this.requestTimeoutMs} ms`))
+        this.wakeRoom()
+      }
+    }, this.requestTimeoutMs)
+    this.pending.set(requestId, {op: input.op, done, timer})
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(() => {
+        this.corked = false
+        this.socket.uncork()
+      })
+    }
+    this.socket.write(frame)
+    return done.promise
+  }
+
+  /** Sends a request; rejects with BookieError when the status is not OK. */
+  async call<R extends BookieResponse>(input: BookieRequestInput): Promise<R> {
+    const resp = await this.send(input)
+    if (resp.status !== BookieStatus.OK) {
+      throw new BookieError(resp.status, `${bookieOpName(input.op)} on bookie ${this.address} failed: ${bookieStatusName(resp.status)}`)
+    }
+    return resp as R
+  }
+
+  addEntry(entry: Buffer, masterKey: Buffer, opts: {recovery?: boolean} = {}): Promise<AddEntryWireResponse> {
+    const ledgerId = readSafeInt64(entry, 0) ?? -1
+    const entryId = readSafeInt64(entry, 8) ?? -1
+    return this.call({op: BookieOp.ADD_ENTRY, recovery: opts.recovery ?? false, masterKey, entry, ledgerId, entryId})
+  }
+
+  async readEntry(ledgerId: number, entryId: number, opts: {fence?: boolean; masterKey?: Buffer} = {}): Promise<Buffer> {
+    const r = await this.call<ReadEntryWireResponse>({
+      op: BookieOp.READ_ENTRY,
+      ledgerId,
+      entryId,
+      fence: opts.fence ?? false,
+      masterKey: opts.masterKey ?? Buffer.alloc(0),
+    })
+    return r.entry as Buffer
+  }
+
+  async readLac(ledgerId: number): Promise<number> {
+    const r = await this.call<BookieResponse & {lac?: number}>({op: BookieOp.READ_LAC, ledgerId})
+    return r.lac as number
+  }
+
+  async writeLac(ledgerId: number, lac: number, masterKey: Buffer): Promise<void> {
+    await this.call({op: BookieOp.WRITE_LAC, ledgerId, lac, masterKey})
+  }
+
+  async fence(ledgerId: number, masterKey: Buffer): Promise<number> {
+    const r = await this.call<BookieResponse & {lac?: number}>({op: BookieOp.FENCE, ledgerId, masterKey})
+    return r.lac as number
+  }
+
+  async longPollRead(ledgerId: number, entryId: number, timeoutMs: number): Promise<{lac: number; entry?: Buffer}> {
+    const r = await this.call<LongPollReadWireResponse>({op: BookieOp.LONG_POLL_READ, ledgerId, entryId, timeoutMs})
+    return r.entry === undefined ? {lac: r.lac as number} : {lac: r.lac as number, entry: r.entry}
+  }
+
+  async info(): Promise<{freeDiskBytes: number; totalDiskBytes: number; readOnly: boolean}> {
+    const r = await this.call<BookieInfoWireResponse>({op: BookieOp.BOOKIE_INFO})
+    return r.info as {freeDiskBytes: number; totalDiskBytes: number; readOnly: boolean}
+  }
+
+  /** Writes raw bytes on the connection (tests: malformed frames). */
+  writeRaw(bytes: Buffer): void {
+    this.socket.write(bytes)
+  }
+
+  /** Resolves when the bookie closes the connection. */
+  closed(): Promise<void> {
+    if (this.socket.destroyed || this.socket.readyState === 'closed') return Promise.resolve()
+    return new Promise((resolve) => this.socket.once('close', () => resolve()))
+  }
+
+  async close(): Promise<void> {
+    this.fail(new BookieConnectionError(`connection to bookie ${this.address} closed by the client`))
+    if (!this.socket.destroyed) {
+      const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()))
+      this.socket.destroy()
+      await closed
+    }
+  }
+
+  private onFrame(body: Buffer): void {
+    const header = peekHeader(body)
+    const p = header ? this.pending.get(header.requestId) : undefined
+    if (!header || !p) return // a late answer to a request that timed out
+    this.pending.delete(header.requestId)
+    clearTimeout(p.timer)
+    this.wakeRoom()
+    if (header.opcode === p.op && header.flagsOrStatus !== BookieStatus.OK && body.length === HEADER_BYTES) {
+      // A header-only error answer (BAD_REQUEST for an op the bookie lacks, BAD_VERSION).
+      p.done.reject(new BookieError(header.flagsOrStatus as BookieStatus, `${bookieOpName(p.op)} refused by bookie ${this.address}: ${bookieStatusName(header.flagsOrStatus)}`))
+      return
+    }
+    try {
+      p.done.resolve(decodeResponse(body))
+    } catch (e) {
+      p.done.reject(e)
+    }
+  }
+
+  private wakeRoom(): void {
+    const w = this.roomWaiters.shift()
+    if (w) w()
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer)
+      p.done.reject(this.failure)
+      this.pending.delete(id)
+    }
+    const waiters = this.roomWaiters
+    this.roomWaiters = []
+    for (const w of waiters) w()
+  }
+}
