@@ -3,3 +3,5 @@
  * package exports as a library.
  */
 export * from './common/index.js'
+export * from './zookeeper/client/index.js'
+export * from './zookeeper/server/config.js'
