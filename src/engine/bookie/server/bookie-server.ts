@@ -15,6 +15,7 @@
 import {type AddressInfo, createServer, type Server, type Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 
+import {assert} from '../../common/assert.js'
 import {type Clock, systemClock} from '../../common/clock.js'
 import {errorMessage} from '../../common/errors.js'
 import {type Logger, silentLogger} from '../../common/logger.js'
@@ -36,7 +37,8 @@ import type {BookieCore} from '../types.js'
 import {ResponseWriter} from './response-writer.js'
 
 export interface BookieServerOptions {
-  core: BookieCore
+  /** May be attached later (attachCore): connections accepted before that are not read until then. */
+  core?: BookieCore
   /** Address to listen on. */
   host: string
   /** 0 picks a free port. */
@@ -127,6 +129,7 @@ class BookieConnection {
     })
     socket.on('error', (e) => server.logger.debug('connection error', {remote: this.remote, error: e}))
     socket.on('close', () => this.onClose())
+    this.updateReading()
   }
 
   private onData(chunk: Buffer): void {
@@ -307,6 +310,7 @@ class BookieConnection {
   updateReading(): void {
     if (this.closed) return
     const over =
+      !this.server.hasCore ||
       this.stopped ||
       this.writeBlocked ||
       this.outstanding >= this.server.outstandingRequestsPerConnectionMax ||
@@ -367,7 +371,7 @@ function failureResponse(req: BookieRequest, status: BookieStatus): BookieRespon
 }
 
 export class BookieServer {
-  readonly core: BookieCore
+  private coreValue: BookieCore | undefined
   readonly logger: Logger
   readonly clock: Clock
   readonly stats: BookieServerStats
@@ -384,7 +388,7 @@ export class BookieServer {
 
   /** A server not yet listening (tests hand it in-memory connections); start() also listens. */
   constructor(opts: BookieServerOptions) {
-    this.core = opts.core
+    this.coreValue = opts.core
     this.logger = opts.logger ?? silentLogger
     this.clock = opts.clock ?? systemClock
     const metrics = opts.metrics ?? newMetricsRegistry()
@@ -431,6 +435,21 @@ export class BookieServer {
         resolve()
       })
     })
+  }
+
+  get core(): BookieCore {
+    assert(this.coreValue !== undefined, 'bookie server has no core attached')
+    return this.coreValue
+  }
+
+  get hasCore(): boolean {
+    return this.coreValue !== undefined
+  }
+
+  /** Starts serving requests with `core` (for a server that listened before its core was open). */
+  attachCore(core: BookieCore): void {
+    this.coreValue = core
+    for (const c of this.connections) c.updateReading()
   }
 
   get address(): {host: string; port: number} {
