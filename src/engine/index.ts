@@ -5,3 +5,30 @@
 export * from './common/index.js'
 export * from './zookeeper/client/index.js'
 export * from './zookeeper/server/config.js'
+export * from './metrics/index.js'
+export {
+  BOOKIE_CONFIG_SCHEMA,
+  type BookieServerConfig,
+  bookieIdOf,
+  type LoadedBookieConfig,
+  loadBookieConfig,
+  loadBookieConfigFrom,
+  parseBookieConfig,
+} from './bookie/config.js'
+export {
+  AdminRefusedError,
+  BOOKIEFORMAT_PROMPT,
+  bookieformat,
+  bookieInfo,
+  type BookieInfoRow,
+  type FormatOutcome,
+  listBookies,
+  type ListedBookie,
+  METAFORMAT_PROMPT,
+  metaformat,
+} from './bookie/admin.js'
+export {InvalidCookieError} from './bookie/cookie.js'
+export {BookieRegistrationError} from './bookie/registration.js'
+export {BookieServer} from './bookie/server/bookie-server.js'
+export {BookieService, type BookieServiceOptions} from './bookie/server/bookie-service.js'
+export {BookieConnectionError, BookieWireClient} from './bookie/server/wire-client.js'

@@ -226,6 +226,18 @@ function uniqueDirs(dirs: readonly string[], what: string): string[] {
   return out
 }
 
+/**
+ * The bookie.conf of a shell command: the --conf flag, else the BOOKIE_CONF environment variable
+ * (DistributedLog's `BOOKIE_CONF=... dlog bkshell ...`).
+ */
+export function loadBookieConfigFrom(opts: {conf?: string; env?: NodeJS.ProcessEnv}): LoadedBookieConfig {
+  const path = opts.conf ?? opts.env?.BOOKIE_CONF
+  if (path === undefined || path === '') {
+    throw new InvalidInputError('no bookie configuration: pass --conf <bookie.conf> or set BOOKIE_CONF')
+  }
+  return loadBookieConfig(path)
+}
+
 /** The bookie's identity in ZooKeeper and on the wire: `<advertisedAddress>:<port>`. */
 export function bookieIdOf(address: string, port: number): string {
   return `${address}:${port}`

@@ -68,9 +68,18 @@ export class Gauge {
   }
 }
 
+/** What a sampled summary reads at scrape time (e.g. a component's own bounded latency window). */
+export interface SummarySample {
+  /** Recent observations (the window quantiles are computed from). */
+  values: readonly number[]
+  count: number
+  sum: number
+}
+
 /**
  * Count, sum and quantiles of observations. Quantiles come from the last `reservoirSize`
  * observations (a sliding window, so a slow minute shows up instead of drowning in history).
+ * With `sample`, nothing is observed here: every read asks the component that keeps the data.
  */
 export class Summary {
   readonly kind = 'summary'
@@ -82,11 +91,19 @@ export class Summary {
   private next = 0
   private countTotal = 0
   private sumTotal = 0
+  private readonly sample: (() => SummarySample) | undefined
 
-  constructor(name: string, help: string, quantiles: readonly number[] = QUANTILES_DEFAULT, reservoirSize = RESERVOIR_SIZE_DEFAULT) {
+  constructor(
+    name: string,
+    help: string,
+    quantiles: readonly number[] = QUANTILES_DEFAULT,
+    reservoirSize = RESERVOIR_SIZE_DEFAULT,
+    sample?: () => SummarySample,
+  ) {
     this.name = name
     this.help = help
     this.quantiles = quantiles
+    this.sample = sample
     assert(reservoirSize > 0, 'reservoir size must be positive')
     this.reservoir = new Float64Array(reservoirSize)
   }
@@ -100,11 +117,11 @@ export class Summary {
   }
 
   get count(): number {
-    return this.countTotal
+    return this.sample ? this.sample().count : this.countTotal
   }
 
   get sum(): number {
-    return this.sumTotal
+    return this.sample ? this.sample().sum : this.sumTotal
   }
 
   /** The q-quantile of the reservoir (nearest rank), NaN when nothing was observed. */
@@ -113,8 +130,8 @@ export class Summary {
   }
 
   snapshot(qs: readonly number[] = this.quantiles): number[] {
-    if (this.filled === 0) return qs.map(() => NaN)
-    const sorted = this.reservoir.slice(0, this.filled).sort()
+    const sorted = this.sample ? Float64Array.from(this.sample().values).sort() : this.reservoir.slice(0, this.filled).sort()
+    if (sorted.length === 0) return qs.map(() => NaN)
     return qs.map((q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number)
   }
 }
@@ -132,8 +149,12 @@ export class MetricsRegistry {
     return this.getOrAdd(name, () => new Gauge(name, help, sample), 'gauge')
   }
 
-  summary(name: string, help: string, opts: {quantiles?: readonly number[]; reservoirSize?: number} = {}): Summary {
-    return this.getOrAdd(name, () => new Summary(name, help, opts.quantiles, opts.reservoirSize), 'summary')
+  summary(
+    name: string,
+    help: string,
+    opts: {quantiles?: readonly number[]; reservoirSize?: number; sample?: () => SummarySample} = {},
+  ): Summary {
+    return this.getOrAdd(name, () => new Summary(name, help, opts.quantiles, opts.reservoirSize, opts.sample), 'summary')
   }
 
   get(name: string): Metric | undefined {

@@ -35,6 +35,16 @@ describe('metrics > registry', () => {
     assert.ok(Number.isNaN(new MetricsRegistry().summary('y', 'y').quantile(0.5)))
   })
 
+  it('reads a sampled summary from its source at scrape time', () => {
+    const r = new MetricsRegistry()
+    let values = [3, 1, 2]
+    r.summary('wal.fsync_latency_ms', 'fsync', {quantiles: [0.5, 1], sample: () => ({values, count: 10, sum: 20})})
+    assert.match(r.renderPrometheus(), /^wal_fsync_latency_ms\{quantile="0.5"\} 2$/m)
+    values = [9]
+    assert.match(r.renderPrometheus(), /^wal_fsync_latency_ms\{quantile="1"\} 9$/m)
+    assert.match(r.renderPrometheus(), /^wal_fsync_latency_ms_count 10$/m)
+  })
+
   it('shares a metric registered twice and refuses a kind clash', () => {
     const r = new MetricsRegistry()
     assert.equal(r.counter('a', 'a'), r.counter('a', 'a'))

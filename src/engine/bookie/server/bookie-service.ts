@@ -22,20 +22,16 @@ import {MetricsRegistry} from '../../metrics/registry.js'
 import {ZKClient} from '../../zookeeper/client/zk-client.js'
 import {type BookieServerConfig, bookieIdOf} from '../config.js'
 import {checkCookies} from '../cookie.js'
-import type {BookieOptionsInput} from '../options.js'
 import {BookieRegistration} from '../registration.js'
-import type {BookieCore} from '../types.js'
 import {BookieServer} from './bookie-server.js'
+import {type ClosableBookieCore, type OpenBookieCore, openRealBookieCore} from './core-metrics.js'
 
-export interface ClosableBookieCore extends BookieCore {
-  close(): Promise<void>
-}
-
-export type OpenBookieCore = (opts: BookieOptionsInput & {logger: Logger; metrics: MetricsRegistry}) => Promise<ClosableBookieCore>
+export type {ClosableBookieCore, OpenBookieCore} from './core-metrics.js'
 
 export interface BookieServiceOptions {
   config: BookieServerConfig
-  openCore: OpenBookieCore
+  /** Default: the real core (bookie.ts) with its metrics published. */
+  openCore?: OpenBookieCore
   logger?: Logger
   metrics?: MetricsRegistry
   /** How often the core's read-only state is checked for the registration. */
@@ -53,6 +49,7 @@ export class BookieService {
   private readonly registration: BookieRegistration
   private readonly log: Logger
   private readonly pollTimer: ReturnType<typeof setInterval>
+  private readonly unsubscribe: (() => void) | undefined
   private closing: Promise<void> | undefined
 
   private constructor(parts: {
@@ -75,7 +72,7 @@ export class BookieService {
     this.registration = parts.registration
     this.log = parts.log
     let lastReadOnly = parts.core.isReadOnly()
-    this.pollTimer = setInterval(() => {
+    const follow = (): void => {
       const ro = this.core.isReadOnly()
       if (ro === lastReadOnly || this.closing) return
       lastReadOnly = ro
@@ -87,7 +84,9 @@ export class BookieService {
       }
       this.log.info(ro ? 'bookie turned read-only' : 'bookie turned writable', {bookieId: this.bookieId})
       this.registration.setReadOnly(ro).catch((e: unknown) => this.log.error('could not move the registration', {error: errorMessage(e)}))
-    }, parts.pollMs)
+    }
+    this.unsubscribe = parts.core.onReadOnlyChange?.(() => follow())
+    this.pollTimer = setInterval(follow, parts.pollMs)
     this.pollTimer.unref()
   }
 
@@ -120,7 +119,7 @@ export class BookieService {
       cleanup.push(() => zk.close())
       await checkCookies({zk, root: config.zkLedgersRootPath, bookieId, journalDirs: config.journalDirs, ledgerDirs: config.ledgerDirs, logger: log})
 
-      const core = await opts.openCore({...config.core, readOnly: config.forceReadOnly, logger: log.child('core'), metrics})
+      const core = await (opts.openCore ?? openRealBookieCore)({...config.core, readOnly: config.forceReadOnly, logger: log.child('core'), metrics})
       cleanup.push(() => core.close())
       server.attachCore(core)
 
@@ -184,6 +183,7 @@ export class BookieService {
 
   private async doClose(): Promise<void> {
     clearInterval(this.pollTimer)
+    this.unsubscribe?.()
     const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
       try {
         await fn()
