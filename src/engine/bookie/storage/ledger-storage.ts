@@ -56,6 +56,8 @@ export interface LedgerStorageOptions {
   onCheckpoint: (positions: Map<number, WalPosition>) => Promise<void>
   /** Called when a flush fails; `allDirsFull` says no ledger dir can take a retry. */
   onFlushError: (e: unknown, allDirsFull: boolean) => void
+  /** Called when a flush succeeds after failures. */
+  onFlushRecovered: () => void
 }
 
 export interface CompactionResult {
@@ -129,6 +131,8 @@ export class LedgerStorage {
   private compactionRun: Promise<CompactionResult> | undefined
   private compactionAgain = false
   private nextDir = 0
+  /** The ledger dir of the entry log being written (to blame for ENOSPC). */
+  private writingDir: number | undefined
   private flushTimer: TimerHandle | undefined
   private compactionTimer: TimerHandle | undefined
   private closed = false
@@ -207,11 +211,10 @@ export class LedgerStorage {
     const bytes = RECORD_PREFIX_BYTES + entryBytes
     if (this.addWaiters.length === 0 && this.fits(bytes)) {
       this.reservedBytes += bytes
-      if (this.active.bytes + this.reservedBytes >= this.halfBytesMax) this.kickFlush()
       return undefined
     }
     if (this.addWaiters.length >= this.opts.addWaitersMax) throw new TooManyWaitersError('too many adds waiting for write cache space')
-    this.kickFlush()
+    if (this.flushWanted()) this.kickFlush()
     return new Promise<void>((resolve, reject) => this.addWaiters.push({bytes, resolve, reject}))
   }
 
@@ -229,6 +232,12 @@ export class LedgerStorage {
       this.reservedBytes -= RECORD_PREFIX_BYTES + entry.length
       assert(this.reservedBytes >= 0, 'cache reservation underflow')
     }
+    if (!this.replaying && this.flushWanted()) this.kickFlush()
+  }
+
+  /** The active half is full, or adds wait for space and a flush would free some. */
+  private flushWanted(): boolean {
+    return this.active.bytes >= this.halfBytesMax || (this.addWaiters.length > 0 && !this.active.empty)
   }
 
   private fits(bytes: number): boolean {
@@ -245,7 +254,7 @@ export class LedgerStorage {
       this.reservedBytes += w.bytes
       w.resolve()
     }
-    if (this.addWaiters.length > 0) this.kickFlush()
+    if (this.flushWanted()) this.kickFlush()
   }
 
   // ---- reads ----
@@ -283,17 +292,20 @@ export class LedgerStorage {
     if (this.flushKicked || this.closed) return
     this.flushKicked = true
     this.enqueueFlush(false)
-      .catch((e) => this.opts.logger.error('flush crashed', {error: errorMessage(e)}))
-      .finally(() => {
-        this.flushKicked = false
-        if (this.closed) return
-        // Retry at once in another dir after a dir filled up; otherwise keep up with a full cache.
-        const retry = this.retryFlushNow
-        this.retryFlushNow = false
-        if (retry || (!this.flushFailed && (this.addWaiters.length > 0 || this.active.bytes + this.reservedBytes >= this.halfBytesMax))) {
-          this.kickFlush()
-        }
-      })
+      .then(
+        (worked) => {
+          this.flushKicked = false
+          if (this.closed) return
+          // Retry at once in another dir after a dir filled up; otherwise keep up with a full cache.
+          const retry = this.retryFlushNow
+          this.retryFlushNow = false
+          if (retry || (worked && !this.flushFailed && this.flushWanted())) this.kickFlush()
+        },
+        (e: unknown) => {
+          this.flushKicked = false
+          this.opts.logger.error('flush crashed', {error: errorMessage(e)})
+        },
+      )
   }
 
   /** Flushes everything applied so far and checkpoints; rejects if the flush fails. */
@@ -306,7 +318,7 @@ export class LedgerStorage {
   }
 
   /** Flushes run one at a time, in order. */
-  private enqueueFlush(rethrow: boolean): Promise<void> {
+  private enqueueFlush(rethrow: boolean): Promise<boolean> {
     const run = this.flushTail.then(() => this.flushOnce(rethrow))
     this.flushTail = run.then(
       () => {},
@@ -315,9 +327,10 @@ export class LedgerStorage {
     return run
   }
 
-  private async flushOnce(rethrow: boolean): Promise<void> {
+  /** Flushes the frozen cache (freezing the active one first if none is); false when there was nothing to do. */
+  private async flushOnce(rethrow: boolean): Promise<boolean> {
     if (!this.frozen) {
-      if (this.active.empty && this.dirty.size === 0 && !this.checkpointBehind()) return
+      if (this.active.empty && this.dirty.size === 0 && !this.checkpointBehind()) return false
       this.frozen = {cache: this.active, checkpoints: new Map(this.applied)}
       this.active = new WriteCache(this.pool)
       this.wakeAddWaiters()
@@ -327,13 +340,16 @@ export class LedgerStorage {
       await this.mutex.run(() => this.writeFrozen(frozen))
       this.frozen = undefined
       frozen.cache.release()
-      this.flushFailed = false
+      if (this.flushFailed) {
+        this.flushFailed = false
+        this.opts.onFlushRecovered()
+      }
       for (const [j, p] of frozen.checkpoints) this.checkpoints.set(j, p)
       this.wakeAddWaiters()
     } catch (e) {
       this.flushFailed = true
       const full = isDiskFullError(e)
-      const dirIndex = this.logs.writer?.dirIndex
+      const dirIndex = this.writingDir
       const newlyFull = full && dirIndex !== undefined && !this.dirFull[dirIndex]
       if (full && dirIndex !== undefined) this.dirFull[dirIndex] = true
       const allFull = this.dirFull.every((f) => f)
@@ -341,13 +357,14 @@ export class LedgerStorage {
       this.opts.logger.warn('flush failed', {error: errorMessage(e), diskFull: full, allDirsFull: allFull})
       this.opts.onFlushError(e, allFull)
       if (rethrow) throw e
-      return
+      return true
     }
     try {
       await this.opts.onCheckpoint(frozen.checkpoints)
     } catch (e) {
       this.opts.logger.warn('journal reclaim after checkpoint failed', {error: errorMessage(e)})
     }
+    return true
   }
 
   private checkpointBehind(): boolean {
@@ -365,6 +382,7 @@ export class LedgerStorage {
       const d = (this.nextDir + i) % n
       if (!this.dirFull[d]) {
         this.nextDir = (d + 1) % n
+        this.writingDir = d
         return d
       }
     }
@@ -377,6 +395,7 @@ export class LedgerStorage {
   private async ensureWriter(bytes: number, synced: number[]): Promise<void> {
     const w = this.logs.writer
     if (w) {
+      this.writingDir = w.dirIndex
       const overSize = w.size > ENTRY_LOG_HEADER_BYTES && w.size + bytes > this.opts.entryLogSizeBytesMax
       const dirGone = this.dirFull[w.dirIndex] && this.dirFull.some((f) => !f)
       if (!overSize && !dirGone) return

@@ -1,0 +1,752 @@
+/**
+ * The bookie core (BookieCore, ./types.ts): the rules of a BookKeeper storage node over the journal
+ * (storage/journal.ts) and ledger storage (storage/ledger-storage.ts). The bookie server calls it.
+ *
+ * - An add is verified (CRC32C: BAD_CHECKSUM), checked against the ledger's master key (fixed by the
+ *   first add or fence: UNAUTHORIZED otherwise), its fence (FENCED unless a recovery add) and the
+ *   read-only state (READ_ONLY), then journaled; it resolves only once the journal record is fsynced,
+ *   after the entry is applied (write cache, LAC, last entry) so a read right after the ack finds it.
+ * - A fence is set in memory at once (later adds are refused), journaled, and answered when durable.
+ *   The fence record follows every add admitted before it in the same journal, and journal completions
+ *   are applied in order, so when the fence resolves those adds are readable: recovery sees them.
+ * - The LAC of a ledger is the max of the lac fields of its entries and of explicit LAC writes. Long-poll
+ *   reads park (bounded) until the LAC reaches the wanted entry or their timer (injected Clock) fires.
+ * - Read-only: forced by option/admin, or automatic when every ledger dir is past the usage threshold
+ *   (checked periodically) or a journal/flush write fails (ENOSPC, EIO). Acknowledged entries stay
+ *   readable: they are in the journal and the cache until a flush succeeds. Listeners hear each change
+ *   so the server can re-register under readonly/.
+ * - Restart: ledger storage opens at its checkpoint and each journal is replayed from there.
+ */
+import {assert} from '../common/assert.js'
+import type {TimerHandle} from '../common/clock.js'
+import {InvalidInputError, errorMessage} from '../common/errors.js'
+import type {Logger} from '../common/logger.js'
+import type {WalPosition} from '../common/wal/types.js'
+import {openWal} from '../common/wal/wal.js'
+import {WalBrokenError, WalOverloadedError} from '../common/wal/errors.js'
+import {BookieError, BookieStatus} from '../protocol/bookie/codes.js'
+import {ENTRY_HEADER_BYTES, decodeEntryHeader, entryChecksumOk} from '../protocol/bookie/entry.js'
+import type {BookieOptions, BookieOptionsInput} from './options.js'
+import {resolveBookieOptions} from './options.js'
+import {checkDataDir} from './storage/dirs.js'
+import {isDiskFullError} from './storage/disk-ops.js'
+import {
+  JOURNAL_RECORD_BYTES_MAX,
+  Journal,
+  JournalRecordType,
+  MASTER_KEY_BYTES_MAX,
+  decodeJournalRecord,
+  encodeDeleteRecord,
+  encodeFenceRecord,
+  encodeKeyRecord,
+  encodeLacRecord,
+} from './storage/journal.js'
+import type {CompactionResult, LedgerState} from './storage/ledger-storage.js'
+import {LedgerStorage, TooManyWaitersError} from './storage/ledger-storage.js'
+import type {
+  AddEntryRequest,
+  BookieCore,
+  BookieInfo,
+  LongPollReadRequest,
+  LongPollReadResult,
+  ReadEntryRequest,
+} from './types.js'
+import {LAC_NONE} from './types.js'
+
+/** Why a bookie is read-only: forced by its operator, or turned so by a full or failing disk. */
+export type ReadOnlyReason = 'forced' | 'disk-full' | 'io-error'
+export type ReadOnlyListener = (readOnly: boolean, reason: ReadOnlyReason | undefined) => void
+
+interface LongPoll {
+  ledgerId: number
+  entryId: number
+  timer: TimerHandle | undefined
+  resolve(r: LongPollReadResult): void
+  reject(e: unknown): void
+}
+
+export interface BookieStats {
+  adds: number
+  reads: number
+  cacheBytes: number
+  frozenBytes: number
+  addWaiters: number
+  longPolls: number
+  entryLogs: number
+  ledgers: number
+  journalFsyncs: number
+}
+
+const LONG_POLL_TIMEOUT_MS_MAX = 10 * 60_000
+
+function bad(message: string): BookieError {
+  return new BookieError(BookieStatus.BAD_REQUEST, message)
+}
+
+function checkLedgerId(ledgerId: number): void {
+  if (!Number.isSafeInteger(ledgerId) || ledgerId < 0) throw bad(`ledger id ${ledgerId} is not a non-negative safe integer`)
+}
+
+function checkMasterKey(key: Buffer | undefined): Buffer {
+  if (!Buffer.isBuffer(key)) throw bad('a master key is required')
+  if (key.length > MASTER_KEY_BYTES_MAX) throw bad(`master key of ${key.length} bytes exceeds ${MASTER_KEY_BYTES_MAX}`)
+  return key
+}
+
+export class Bookie implements BookieCore {
+  readonly options: BookieOptions
+  private readonly log: Logger
+  private readonly storage: LedgerStorage
+  private readonly journal: Journal
+  private readonly longPolls = new Map<number, LongPoll[]>()
+  private longPollCount = 0
+  private readonly inflight = new Set<Promise<unknown>>()
+  private readOnlyForced: boolean
+  private readOnlyAuto: 'disk-full' | 'io-error' | undefined
+  private journalBroken = false
+  private readonly readOnlyListeners = new Set<ReadOnlyListener>()
+  private diskTimer: TimerHandle | undefined
+  private diskCheckRunning: Promise<void> | undefined
+  private closing = false
+  private closed: Promise<void> | undefined
+  private adds = 0
+  private reads = 0
+
+  private constructor(options: BookieOptions, storage: LedgerStorage, journal: Journal) {
+    this.options = options
+    this.log = options.logger.child('bookie')
+    this.storage = storage
+    this.journal = journal
+    this.readOnlyForced = options.readOnly
+  }
+
+  /** Checks the dirs, opens storage at its checkpoint, replays the journals, and starts background work. */
+  static async open(input: BookieOptionsInput): Promise<Bookie> {
+    const options = resolveBookieOptions(input)
+    const log = options.logger.child('bookie')
+    for (const dir of options.journalDirs) await checkDataDir(dir, 'journal')
+    // Assigned once storage and journal are open; storage callbacks reach the bookie through it.
+    const ref: {bookie?: Bookie} = {}
+    const storage = await LedgerStorage.open({
+      ledgerDirs: options.ledgerDirs,
+      writeCacheBytesMax: options.writeCacheBytesMax,
+      entryLogSizeBytesMax: options.entryLogSizeBytesMax,
+      flushIntervalMs: options.flushIntervalMs,
+      compactionThreshold: options.compactionThreshold,
+      compactionIntervalMs: options.compactionIntervalMs,
+      addWaitersMax: options.addWaitersMax,
+      readFilesOpenMax: options.readFilesOpenMax,
+      diskOps: options.diskOps,
+      clock: options.clock,
+      logger: log.child('storage'),
+      onCheckpoint: (positions) => ref.bookie?.reclaimJournal(positions) ?? Promise.resolve(),
+      onFlushError: (e, allDirsFull) => ref.bookie?.flushFailed(e, allDirsFull),
+      onFlushRecovered: () => ref.bookie?.maybeWritable(),
+    })
+    let journal: Journal
+    try {
+      journal = await Journal.open({
+        dirs: options.journalDirs,
+        fileSizeBytesMax: options.journalFileSizeBytesMax,
+        groupCommitBytesMax: options.journalGroupCommitBytesMax,
+        groupCommitRecordsMax: options.journalGroupCommitRecordsMax,
+        groupCommitWaitMs: options.journalGroupCommitWaitMs,
+        openWal: options.openWal ?? ((o) => openWal({...o, clock: options.clock, logger: log.child('journal')})),
+      })
+    } catch (e) {
+      await storage.close({checkpoint: false}).catch(() => {})
+      throw e
+    }
+    const bookie = new Bookie(options, storage, journal)
+    ref.bookie = bookie
+    try {
+      await bookie.replay()
+      await bookie.checkDisks()
+    } catch (e) {
+      await bookie.abandon().catch(() => {})
+      throw e
+    }
+    bookie.scheduleDiskCheck()
+    log.info('bookie core open', {ledgers: storage.ledgers.size, readOnly: bookie.isReadOnly()})
+    return bookie
+  }
+
+  // ---- BookieCore ----
+
+  async addEntry(req: AddEntryRequest): Promise<void> {
+    this.checkOpen()
+    if (this.isReadOnly()) throw new BookieError(BookieStatus.READ_ONLY, 'bookie is read-only')
+    const entry = req.entry
+    if (!Buffer.isBuffer(entry) || entry.length < ENTRY_HEADER_BYTES) throw bad('entry is shorter than its header')
+    if (entry.length > JOURNAL_RECORD_BYTES_MAX) throw bad(`entry of ${entry.length} bytes is too large`)
+    let ledgerId: number
+    let entryId: number
+    let lac: number
+    try {
+      ;({ledgerId, entryId, lac} = decodeEntryHeader(entry))
+    } catch (e) {
+      throw new BookieError(BookieStatus.BAD_REQUEST, errorMessage(e), {cause: e})
+    }
+    if (ledgerId < 0 || entryId < 0) throw bad(`entry ${ledgerId}/${entryId} has a negative id`)
+    if (!entryChecksumOk(entry)) throw new BookieError(BookieStatus.BAD_CHECKSUM, `entry ${ledgerId}/${entryId} fails its CRC32C`)
+    const masterKey = checkMasterKey(req.masterKey)
+    const j = this.journal.indexOf(ledgerId)
+    let state = this.storage.ledgers.get(ledgerId)
+    this.checkKey(state, ledgerId, masterKey)
+    if (state?.fenced && !req.recovery) throw new BookieError(BookieStatus.FENCED, `ledger ${ledgerId} is fenced`)
+
+    let wait: Promise<void> | undefined
+    try {
+      wait = this.storage.admit(entry.length)
+    } catch (e) {
+      if (e instanceof TooManyWaitersError) throw new BookieError(BookieStatus.TOO_MANY_REQUESTS, e.message)
+      throw e
+    }
+    if (wait) {
+      try {
+        await wait
+      } catch (e) {
+        throw new BookieError(BookieStatus.IO_ERROR, errorMessage(e), {cause: e})
+      }
+      // The world may have moved while this add waited for cache space: check again, synchronously
+      // with the journal append below, so a fence journaled meanwhile is never overtaken.
+      try {
+        this.checkOpen()
+        if (this.isReadOnly()) throw new BookieError(BookieStatus.READ_ONLY, 'bookie is read-only')
+        state = this.storage.ledgers.get(ledgerId)
+        this.checkKey(state, ledgerId, masterKey)
+        if (state?.fenced && !req.recovery) throw new BookieError(BookieStatus.FENCED, `ledger ${ledgerId} is fenced`)
+      } catch (e) {
+        this.storage.unadmit(entry.length)
+        throw e
+      }
+    }
+    let keyWrite: Promise<void> | undefined
+    if (!state?.masterKey) {
+      state = this.storage.ensureLedger(ledgerId)
+      keyWrite = this.setKey(state, j, masterKey)
+    }
+    const s = state
+    const applied = this.appendRecord(
+      j,
+      entry,
+      () => this.applyEntry(s, entryId, lac, entry, true),
+      () => this.storage.unadmit(entry.length),
+    )
+    if (keyWrite) await keyWrite
+    await applied
+    this.adds++
+  }
+
+  async readEntry(req: ReadEntryRequest): Promise<Buffer> {
+    this.checkOpen()
+    checkLedgerId(req.ledgerId)
+    if (!Number.isSafeInteger(req.entryId) || req.entryId < -1) throw bad(`entry id ${req.entryId} is out of range`)
+    if (req.fence) await this.fence(req.ledgerId, checkMasterKey(req.masterKey))
+    const state = this.storage.ledgers.get(req.ledgerId)
+    if (!state) throw new BookieError(BookieStatus.NO_LEDGER, `no ledger ${req.ledgerId} on this bookie`)
+    // Entry id -1 reads the last entry this bookie has for the ledger.
+    const entryId = req.entryId === -1 ? state.lastEntryId : req.entryId
+    const entry = entryId < 0 ? undefined : await this.readStored(req.ledgerId, entryId)
+    if (!entry) throw new BookieError(BookieStatus.NO_ENTRY, `no entry ${req.ledgerId}/${req.entryId} on this bookie`)
+    this.reads++
+    return entry
+  }
+
+  async longPollRead(req: LongPollReadRequest): Promise<LongPollReadResult> {
+    this.checkOpen()
+    checkLedgerId(req.ledgerId)
+    if (!Number.isSafeInteger(req.entryId) || req.entryId < 0) throw bad(`entry id ${req.entryId} is out of range`)
+    if (!Number.isFinite(req.timeoutMs) || req.timeoutMs < 0 || req.timeoutMs > LONG_POLL_TIMEOUT_MS_MAX) {
+      throw bad(`long-poll timeout ${req.timeoutMs} ms is outside [0, ${LONG_POLL_TIMEOUT_MS_MAX}]`)
+    }
+    const lac = this.storage.ledgers.get(req.ledgerId)?.lac ?? LAC_NONE
+    if (lac >= req.entryId) return this.longPollAnswer(req.ledgerId, req.entryId)
+    if (req.timeoutMs === 0) return {lac}
+    if (this.longPollCount >= this.options.longPollWaitersMax) {
+      throw new BookieError(BookieStatus.TOO_MANY_REQUESTS, `${this.longPollCount} long-poll reads are already waiting`)
+    }
+    // A ledger this bookie has not seen yet may still get entries: the wait is bounded by the timeout.
+    return new Promise<LongPollReadResult>((resolve, reject) => {
+      const poll: LongPoll = {ledgerId: req.ledgerId, entryId: req.entryId, timer: undefined, resolve, reject}
+      poll.timer = this.options.clock.setTimeout(() => {
+        poll.timer = undefined
+        if (!this.removeLongPoll(poll)) return
+        resolve({lac: this.storage.ledgers.get(req.ledgerId)?.lac ?? LAC_NONE})
+      }, req.timeoutMs)
+      let list = this.longPolls.get(req.ledgerId)
+      if (!list) {
+        list = []
+        this.longPolls.set(req.ledgerId, list)
+      }
+      list.push(poll)
+      this.longPollCount++
+    })
+  }
+
+  async readLac(ledgerId: number): Promise<number> {
+    this.checkOpen()
+    checkLedgerId(ledgerId)
+    const state = this.storage.ledgers.get(ledgerId)
+    if (!state) throw new BookieError(BookieStatus.NO_LEDGER, `no ledger ${ledgerId} on this bookie`)
+    return state.lac
+  }
+
+  async writeLac(ledgerId: number, masterKey: Buffer, lac: number): Promise<void> {
+    this.checkOpen()
+    checkLedgerId(ledgerId)
+    if (!Number.isSafeInteger(lac) || lac < -1) throw bad(`LAC ${lac} is out of range`)
+    checkMasterKey(masterKey)
+    if (this.isReadOnly()) throw new BookieError(BookieStatus.READ_ONLY, 'bookie is read-only')
+    await this.writeLedgerRecord(ledgerId, masterKey, encodeLacRecord(ledgerId, lac), (s) => this.applyLac(s, lac))
+  }
+
+  async fence(ledgerId: number, masterKey: Buffer): Promise<number> {
+    this.checkOpen()
+    checkLedgerId(ledgerId)
+    checkMasterKey(masterKey)
+    // Fencing is allowed on a read-only bookie: it only ever refuses writes, and recovery needs it.
+    // A bookie that never got an entry of the ledger still records the fence (and the key), so a late
+    // add from the old writer is refused here too. The flag is set before journaling: adds stop now.
+    const s = await this.writeLedgerRecord(ledgerId, masterKey, encodeFenceRecord(ledgerId), undefined, (state) => {
+      state.fenced = true
+      this.storage.markDirty(state)
+    })
+    return s.lac
+  }
+
+  async info(): Promise<BookieInfo> {
+    this.checkOpen()
+    const seen = new Set<number>()
+    let freeDiskBytes = 0
+    let totalDiskBytes = 0
+    for (const dir of this.options.ledgerDirs) {
+      const u = await this.options.diskOps.usage(dir)
+      if (seen.has(u.deviceId)) continue
+      seen.add(u.deviceId)
+      freeDiskBytes += u.freeBytes
+      totalDiskBytes += u.totalBytes
+    }
+    return {freeDiskBytes, totalDiskBytes, readOnly: this.isReadOnly()}
+  }
+
+  isReadOnly(): boolean {
+    return this.readOnlyForced || this.readOnlyAuto !== undefined
+  }
+
+  // ---- beyond BookieCore: admin, GC, tests ----
+
+  /** Why the bookie is read-only, or undefined when writable. */
+  readOnlyReason(): ReadOnlyReason | undefined {
+    return this.readOnlyForced ? 'forced' : this.readOnlyAuto
+  }
+
+  /** Forces read-only on or off (admin). Turning it off does not clear a disk-driven read-only state. */
+  setReadOnly(readOnly: boolean): void {
+    this.changeReadOnly(() => {
+      this.readOnlyForced = readOnly
+    })
+  }
+
+  /** Calls `listener` whenever the bookie turns read-only or writable; returns an unsubscribe function. */
+  onReadOnlyChange(listener: ReadOnlyListener): () => void {
+    this.readOnlyListeners.add(listener)
+    return () => this.readOnlyListeners.delete(listener)
+  }
+
+  /** Ledger ids this bookie holds (for the garbage collector, which compares them with ZooKeeper). */
+  listLedgers(): number[] {
+    return [...this.storage.ledgers.keys()].sort((a, b) => a - b)
+  }
+
+  /**
+   * Deletes a ledger (called by GC once the ledger is gone from ZooKeeper): the delete is journaled,
+   * the index pages and metadata go, and compaction later reclaims entry log space.
+   */
+  async deleteLedger(ledgerId: number): Promise<void> {
+    this.checkOpen()
+    checkLedgerId(ledgerId)
+    const j = this.journal.indexOf(ledgerId)
+    await this.storage.deleteLedger(ledgerId, async () => {
+      let pos: WalPosition
+      try {
+        pos = await this.journal.append(j, encodeDeleteRecord(ledgerId))
+      } catch (e) {
+        throw this.journalFailed(e)
+      }
+      this.storage.noteApplied(j, pos)
+    })
+    const polls = this.longPolls.get(ledgerId) ?? []
+    for (const p of [...polls]) {
+      this.removeLongPoll(p)
+      p.reject(new BookieError(BookieStatus.NO_LEDGER, `ledger ${ledgerId} was deleted`))
+    }
+    this.storage.compactSoon()
+  }
+
+  /** Flushes the write cache to entry logs and checkpoints the journal now. */
+  async checkpoint(): Promise<void> {
+    this.checkOpen()
+    await this.storage.checkpoint()
+  }
+
+  /** Compacts entry logs whose live data fell under the threshold; resolves when done. */
+  async compact(): Promise<CompactionResult> {
+    this.checkOpen()
+    return this.storage.compact()
+  }
+
+  /** Checks the ledger dirs' usage now (also runs every diskCheckIntervalMs). */
+  async checkDisks(): Promise<void> {
+    if (this.diskCheckRunning) return this.diskCheckRunning
+    this.diskCheckRunning = this.runDiskCheck().finally(() => {
+      this.diskCheckRunning = undefined
+    })
+    return this.diskCheckRunning
+  }
+
+  stats(): BookieStats {
+    const s = this.storage.stats()
+    return {
+      adds: this.adds,
+      reads: this.reads,
+      cacheBytes: s.cacheBytes,
+      frozenBytes: s.frozenBytes,
+      addWaiters: s.addWaiters,
+      longPolls: this.longPollCount,
+      entryLogs: s.entryLogs,
+      ledgers: this.storage.ledgers.size,
+      journalFsyncs: this.journal.wals.reduce((n, w) => n + w.stats().fsyncs, 0),
+    }
+  }
+
+  /** Clean shutdown: waits for in-flight writes, checkpoints, closes files. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown(true)
+    return this.closed
+  }
+
+  /**
+   * Closes files without a checkpoint, as if the process had died after its last fsync: what is in
+   * the write cache is dropped and must come back from the journal on the next open. For tests.
+   */
+  abandon(): Promise<void> {
+    this.closed ??= this.shutdown(false)
+    return this.closed
+  }
+
+  // ---- internals ----
+
+  private checkOpen(): void {
+    if (this.closing) throw new BookieError(BookieStatus.IO_ERROR, 'bookie is shutting down')
+  }
+
+  private checkKey(state: LedgerState | undefined, ledgerId: number, masterKey: Buffer): void {
+    if (state?.masterKey && !state.masterKey.equals(masterKey)) {
+      throw new BookieError(BookieStatus.UNAUTHORIZED, `master key does not match ledger ${ledgerId}'s`)
+    }
+  }
+
+  /** Fixes the ledger's master key now (so other keys are refused at once) and journals it. */
+  private setKey(state: LedgerState, j: number, masterKey: Buffer): Promise<void> {
+    assert(state.masterKey === undefined, 'master key is set once')
+    state.masterKey = Buffer.from(masterKey)
+    this.storage.markDirty(state)
+    return this.appendRecord(j, encodeKeyRecord(state.ledgerId, masterKey), undefined)
+  }
+
+  /**
+   * Journals a record of one ledger, fixing the master key first if the ledger has none. `now` runs
+   * before the append; `apply` once the record is durable, in journal order.
+   */
+  private async writeLedgerRecord(
+    ledgerId: number,
+    masterKey: Buffer,
+    record: Buffer,
+    apply: ((s: LedgerState) => void) | undefined,
+    now?: (s: LedgerState) => void,
+  ): Promise<LedgerState> {
+    let state = this.storage.ledgers.get(ledgerId)
+    this.checkKey(state, ledgerId, masterKey)
+    const j = this.journal.indexOf(ledgerId)
+    let keyWrite: Promise<void> | undefined
+    if (!state?.masterKey) {
+      state = this.storage.ensureLedger(ledgerId)
+      keyWrite = this.setKey(state, j, masterKey)
+    }
+    const s = state
+    now?.(s)
+    const applied = this.appendRecord(j, record, apply && (() => apply(s)))
+    if (keyWrite) await keyWrite
+    await applied
+    return s
+  }
+
+  /**
+   * Appends a journal record; once it is durable, runs `apply` and notes the position. The callbacks
+   * are attached at append time, so completions apply in journal order.
+   */
+  private appendRecord(j: number, record: Buffer, apply: (() => void) | undefined, onFail?: () => void): Promise<void> {
+    const p = this.journal.append(j, record).then(
+      (pos) => {
+        apply?.()
+        this.storage.noteApplied(j, pos)
+      },
+      (e: unknown) => {
+        onFail?.()
+        throw this.journalFailed(e)
+      },
+    )
+    this.track(p)
+    return p
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p)
+    const done = (): void => {
+      this.inflight.delete(p)
+    }
+    p.then(done, done)
+  }
+
+  /** Applies a journaled add: into the cache, then LAC and last entry; wakes long polls. */
+  private applyEntry(state: LedgerState, entryId: number, lac: number, entry: Buffer, reserved: boolean): void {
+    if (this.storage.ledgers.get(state.ledgerId) !== state) {
+      // Deleted while the record was being journaled: nothing to keep.
+      if (reserved) this.storage.unadmit(entry.length)
+      return
+    }
+    this.storage.putEntry(state.ledgerId, entryId, entry, reserved)
+    if (entryId > state.lastEntryId) state.lastEntryId = entryId
+    this.storage.markDirty(state)
+    if (lac > state.lac) {
+      state.lac = lac
+      this.wakeLongPolls(state)
+    }
+  }
+
+  private applyLac(state: LedgerState, lac: number): void {
+    if (lac <= state.lac) return
+    state.lac = lac
+    this.storage.markDirty(state)
+    this.wakeLongPolls(state)
+  }
+
+  private async readStored(ledgerId: number, entryId: number): Promise<Buffer | undefined> {
+    try {
+      return await this.storage.getEntry(ledgerId, entryId)
+    } catch (e) {
+      this.log.error('reading an entry failed', {ledgerId, entryId, error: errorMessage(e)})
+      throw new BookieError(BookieStatus.IO_ERROR, `reading entry ${ledgerId}/${entryId} failed: ${errorMessage(e)}`, {cause: e})
+    }
+  }
+
+  private async longPollAnswer(ledgerId: number, entryId: number): Promise<LongPollReadResult> {
+    const entry = await this.readStored(ledgerId, entryId)
+    // The LAC is read after the entry so it is never older than the entry returned.
+    const lac = this.storage.ledgers.get(ledgerId)?.lac ?? LAC_NONE
+    return entry ? {lac, entry} : {lac}
+  }
+
+  private wakeLongPolls(state: LedgerState): void {
+    const list = this.longPolls.get(state.ledgerId)
+    if (!list) return
+    for (const p of [...list]) {
+      if (p.entryId > state.lac) continue
+      this.removeLongPoll(p)
+      this.longPollAnswer(p.ledgerId, p.entryId).then(p.resolve, p.reject)
+    }
+  }
+
+  /** Takes a poll off the waiting list and stops its timer; false when it was already gone. */
+  private removeLongPoll(p: LongPoll): boolean {
+    const list = this.longPolls.get(p.ledgerId)
+    const i = list ? list.indexOf(p) : -1
+    if (!list || i < 0) return false
+    list.splice(i, 1)
+    if (list.length === 0) this.longPolls.delete(p.ledgerId)
+    this.longPollCount--
+    if (p.timer) this.options.clock.clearTimeout(p.timer)
+    p.timer = undefined
+    return true
+  }
+
+  private journalFailed(e: unknown): BookieError {
+    if (e instanceof BookieError) return e
+    if (e instanceof WalOverloadedError) return new BookieError(BookieStatus.TOO_MANY_REQUESTS, e.message, {cause: e})
+    if (e instanceof InvalidInputError) return new BookieError(BookieStatus.BAD_REQUEST, e.message, {cause: e})
+    if (!this.closing) {
+      if (e instanceof WalBrokenError) this.journalBroken = true
+      const full = isDiskFullError(e) || isDiskFullError((e as {cause?: unknown})?.cause)
+      this.log.error('journal write failed: turning read-only', {error: errorMessage(e), diskFull: full})
+      this.setAutoReadOnly(full ? 'disk-full' : 'io-error')
+    }
+    return new BookieError(BookieStatus.IO_ERROR, `journal write failed: ${errorMessage(e)}`, {cause: e})
+  }
+
+  private flushFailed(e: unknown, allDirsFull: boolean): void {
+    if (allDirsFull) this.setAutoReadOnly('disk-full')
+    else if (!isDiskFullError(e)) this.setAutoReadOnly('io-error')
+  }
+
+  private async reclaimJournal(positions: Map<number, WalPosition>): Promise<void> {
+    for (const [j, pos] of positions) {
+      const wal = this.journal.wals[j]
+      if (wal) await wal.reclaim(pos)
+    }
+  }
+
+  private changeReadOnly(change: () => void): void {
+    const before = this.isReadOnly()
+    change()
+    const after = this.isReadOnly()
+    if (before === after) return
+    this.log.warn(after ? 'bookie is read-only' : 'bookie is writable again', {reason: this.readOnlyReason()})
+    for (const l of [...this.readOnlyListeners]) {
+      try {
+        l(after, this.readOnlyReason())
+      } catch (e) {
+        this.log.error('read-only listener failed', {error: errorMessage(e)})
+      }
+    }
+  }
+
+  private setAutoReadOnly(reason: 'disk-full' | 'io-error' | undefined): void {
+    this.changeReadOnly(() => {
+      this.readOnlyAuto = reason
+    })
+  }
+
+  private async runDiskCheck(): Promise<void> {
+    const {diskUsageThreshold, diskUsageLwmThreshold, ledgerDirs, diskOps} = this.options
+    const full = this.storage.dirFull
+    for (let i = 0; i < ledgerDirs.length; i++) {
+      try {
+        const u = await diskOps.usage(ledgerDirs[i] as string)
+        const used = u.totalBytes > 0 ? 1 - u.freeBytes / u.totalBytes : 1
+        if (used > diskUsageThreshold) full[i] = true
+        else if (used < diskUsageLwmThreshold) full[i] = false
+      } catch (e) {
+        this.log.warn('disk check failed', {dir: ledgerDirs[i], error: errorMessage(e)})
+        full[i] = true
+      }
+    }
+    const allFull = full.every((f) => f)
+    if (allFull) {
+      if (this.readOnlyAuto === undefined) this.setAutoReadOnly('disk-full')
+      return
+    }
+    // Some dir has room: retry a failed flush, and turn writable again unless the journal is broken.
+    if (this.storage.flushFailed) this.storage.kickFlush()
+    this.maybeWritable()
+  }
+
+  /** Lifts an automatic read-only state once storage works, some dir has room and the journal is whole. */
+  private maybeWritable(): void {
+    if (this.readOnlyAuto === undefined || this.journalBroken || this.storage.flushFailed) return
+    if (this.storage.dirFull.every((f) => f)) return
+    this.setAutoReadOnly(undefined)
+  }
+
+  private scheduleDiskCheck(): void {
+    const tick = (): void => {
+      if (this.closing) return
+      this.checkDisks()
+        .catch((e) => this.log.warn('disk check failed', {error: errorMessage(e)}))
+        .finally(() => {
+          if (!this.closing) this.scheduleDiskCheck()
+        })
+    }
+    this.diskTimer = this.options.clock.setTimeout(tick, this.options.diskCheckIntervalMs)
+    this.diskTimer.unref()
+  }
+
+  /** Replays every journal from the checkpoint, re-applying records (idempotently). */
+  private async replay(): Promise<void> {
+    const deleted = new Set<number>()
+    this.storage.replaying = true
+    try {
+      for (let j = 0; j < this.journal.count; j++) {
+        const from = this.storage.checkpoints.get(j)
+        let records = 0
+        const wal = this.journal.wals[j]
+        assert(wal, `no journal ${j}`)
+        await wal.replay(from, (payload, pos) => {
+          // The record at the checkpoint position itself was applied before the checkpoint.
+          if (from && pos.fileId === from.fileId && pos.offset === from.offset) return
+          this.replayRecord(payload, deleted)
+          this.storage.noteApplied(j, pos)
+          records++
+        })
+        this.log.info('journal replayed', {journal: j, records, from})
+      }
+    } finally {
+      this.storage.replaying = false
+    }
+    for (const ledgerId of deleted) await this.storage.dropLedgerIndex(ledgerId)
+    this.storage.kickFlush()
+  }
+
+  private replayRecord(payload: Buffer, deleted: Set<number>): void {
+    const r = decodeJournalRecord(payload)
+    switch (r.type) {
+      case JournalRecordType.ENTRY: {
+        const h = decodeEntryHeader(r.entry)
+        this.applyEntry(this.storage.ensureLedger(h.ledgerId), h.entryId, h.lac, r.entry, false)
+        return
+      }
+      case JournalRecordType.KEY: {
+        const s = this.storage.ensureLedger(r.ledgerId)
+        if (!s.masterKey) {
+          s.masterKey = Buffer.from(r.masterKey)
+          this.storage.markDirty(s)
+        }
+        return
+      }
+      case JournalRecordType.FENCE: {
+        const s = this.storage.ensureLedger(r.ledgerId)
+        s.fenced = true
+        this.storage.markDirty(s)
+        return
+      }
+      case JournalRecordType.LAC:
+        this.applyLac(this.storage.ensureLedger(r.ledgerId), r.lac)
+        return
+      case JournalRecordType.DELETE:
+        this.storage.forgetLedger(r.ledgerId)
+        deleted.add(r.ledgerId)
+        return
+    }
+  }
+
+  private async shutdown(checkpoint: boolean): Promise<void> {
+    this.closing = true
+    if (this.diskTimer) this.options.clock.clearTimeout(this.diskTimer)
+    for (const list of [...this.longPolls.values()]) {
+      for (const p of [...list]) {
+        this.removeLongPoll(p)
+        p.resolve({lac: this.storage.ledgers.get(p.ledgerId)?.lac ?? LAC_NONE})
+      }
+    }
+    // In-flight journal writes finish (or fail) before the final checkpoint, so it covers them.
+    await Promise.allSettled([...this.inflight])
+    if (this.diskCheckRunning) await this.diskCheckRunning.catch(() => {})
+    let error: unknown
+    try {
+      await this.storage.close({checkpoint: checkpoint && !this.storage.flushFailed})
+    } catch (e) {
+      error = e
+    }
+    try {
+      await this.journal.close()
+    } catch (e) {
+      error ??= e
+    }
+    if (error !== undefined && checkpoint) throw error
+  }
+}
+
+/** Opens a bookie core (see Bookie.open). */
+export function openBookie(input: BookieOptionsInput): Promise<Bookie> {
+  return Bookie.open(input)
+}
