@@ -99,7 +99,8 @@ describe('bookie > kill -9 while adding', () => {
         inflight.push(
           client.addEntry(entryOf(entryId), KEY).then(
             () => void acked.add(entryId),
-            () => {},
+            // The connection died with the bookie: stop issuing (failures are immediate from now on).
+            () => void (stop = true),
           ),
         )
         if (inflight.length >= 64) await inflight.shift()
@@ -110,7 +111,6 @@ describe('bookie > kill -9 while adding', () => {
     first.proc.kill('SIGKILL')
     killed = true
     await first.proc.exited
-    stop = true
     await streaming
     await client.close()
     assert.ok(killed)
