@@ -83,6 +83,18 @@ function bad(message: string): BookieError {
   return new BookieError(BookieStatus.BAD_REQUEST, message)
 }
 
+/**
+ * An int64 id of the entry header at `at` (-1 or a safe integer), or undefined when out of range. The
+ * add path's parse: two 32-bit reads instead of BigInt, same rules as protocol/bookie/entry.ts.
+ */
+function readHeaderId(buf: Buffer, at: number): number | undefined {
+  const hi = buf.readInt32BE(at)
+  const lo = buf.readUInt32BE(at + 4)
+  if (hi === -1 && lo === 0xffffffff) return -1
+  if (hi < 0 || hi > 0x1fffff) return undefined
+  return hi * 2 ** 32 + lo
+}
+
 function checkLedgerId(ledgerId: number): void {
   if (!Number.isSafeInteger(ledgerId) || ledgerId < 0) throw bad(`ledger id ${ledgerId} is not a non-negative safe integer`)
 }
@@ -100,7 +112,9 @@ export class Bookie implements BookieCore {
   private readonly journal: Journal
   private readonly longPolls = new Map<number, LongPoll[]>()
   private longPollCount = 0
-  private readonly inflight = new Set<Promise<unknown>>()
+  /** Journal appends not yet settled; close() waits for them (a counter: the add path stays cheap). */
+  private inflight = 0
+  private inflightDrained: (() => void) | undefined
   private readOnlyForced: boolean
   private readOnlyAuto: 'disk-full' | 'io-error' | undefined
   private journalBroken = false
@@ -179,14 +193,10 @@ export class Bookie implements BookieCore {
     const entry = req.entry
     if (!Buffer.isBuffer(entry) || entry.length < ENTRY_HEADER_BYTES) throw bad('entry is shorter than its header')
     if (entry.length > JOURNAL_RECORD_BYTES_MAX) throw bad(`entry of ${entry.length} bytes is too large`)
-    let ledgerId: number
-    let entryId: number
-    let lac: number
-    try {
-      ;({ledgerId, entryId, lac} = decodeEntryHeader(entry))
-    } catch (e) {
-      throw new BookieError(BookieStatus.BAD_REQUEST, errorMessage(e), {cause: e})
-    }
+    const ledgerId = readHeaderId(entry, 0)
+    const entryId = readHeaderId(entry, 8)
+    const lac = readHeaderId(entry, 16)
+    if (ledgerId === undefined || entryId === undefined || lac === undefined) throw bad('entry header has an id out of range')
     if (ledgerId < 0 || entryId < 0) throw bad(`entry ${ledgerId}/${entryId} has a negative id`)
     if (!entryChecksumOk(entry)) throw new BookieError(BookieStatus.BAD_CHECKSUM, `entry ${ledgerId}/${entryId} fails its CRC32C`)
     const masterKey = checkMasterKey(req.masterKey)
@@ -487,26 +497,24 @@ export class Bookie implements BookieCore {
    * are attached at append time, so completions apply in journal order.
    */
   private appendRecord(j: number, record: Buffer, apply: (() => void) | undefined, onFail?: () => void): Promise<void> {
-    const p = this.journal.append(j, record).then(
+    this.inflight++
+    return this.journal.append(j, record).then(
       (pos) => {
+        this.settled()
         apply?.()
         this.storage.noteApplied(j, pos)
       },
       (e: unknown) => {
+        this.settled()
         onFail?.()
         throw this.journalFailed(e)
       },
     )
-    this.track(p)
-    return p
   }
 
-  private track(p: Promise<unknown>): void {
-    this.inflight.add(p)
-    const done = (): void => {
-      this.inflight.delete(p)
-    }
-    p.then(done, done)
+  private settled(): void {
+    this.inflight--
+    if (this.inflight === 0 && this.inflightDrained) this.inflightDrained()
   }
 
   /** Applies a journaled add: into the cache, then LAC and last entry; wakes long polls. */
@@ -729,7 +737,7 @@ export class Bookie implements BookieCore {
       }
     }
     // In-flight journal writes finish (or fail) before the final checkpoint, so it covers them.
-    await Promise.allSettled([...this.inflight])
+    if (this.inflight > 0) await new Promise<void>((resolve) => (this.inflightDrained = resolve))
     if (this.diskCheckRunning) await this.diskCheckRunning.catch(() => {})
     let error: unknown
     try {

@@ -1,0 +1,77 @@
+/**
+ * Scratch benchmark of the bookie core alone (no network): closed-loop adds of ENTRY_BYTES payload
+ * (default 100) at 1, 16 and 256 outstanding, SECS seconds each after a warm-up, with the default
+ * options (64 MiB write cache, 1 s flush interval, group commit as configured). Prints adds/s, journal
+ * fsyncs/s and entries per fsync, add latency percentiles, and the process RSS at the end of each run.
+ *
+ *   node --import tsx bench/bookie-core.ts      # SECS=5 CONC=1,16,256 ENTRY_BYTES=100 DIR=$TMPDIR
+ */
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Bookie} from '../src/engine/bookie/bookie.js'
+import {encodeEntry} from '../src/engine/protocol/bookie/entry.js'
+
+const secs = Number(process.env.SECS ?? 5)
+const concurrencies = (process.env.CONC ?? '1,16,256').split(',').map(Number)
+const entryBytes = Number(process.env.ENTRY_BYTES ?? 100)
+const warmupMs = Number(process.env.WARMUP_MS ?? 1000)
+const baseDir = process.env.DIR ?? tmpdir()
+const key = Buffer.from('bench-master-key')
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+}
+
+async function runOne(outstanding: number): Promise<void> {
+  const dir = mkdtempSync(join(baseDir, 'dlog-bench-bookie-'))
+  const bookie = await Bookie.open({journalDirs: [join(dir, 'journal')], ledgerDirs: [join(dir, 'ledgers')]})
+  const payload = Buffer.alloc(entryBytes, 0x61)
+  const ledgerId = 1
+  let next = 0
+  let measuring = false
+  let done = 0
+  const latenciesUs: number[] = []
+  let stop = false
+  const one = async (): Promise<void> => {
+    while (!stop) {
+      const entryId = next++
+      const entry = encodeEntry({ledgerId, entryId, lac: entryId - 1, length: (entryId + 1) * entryBytes, payload})
+      const t0 = performance.now()
+      await bookie.addEntry({entry, masterKey: key, recovery: false})
+      if (measuring) {
+        done++
+        if (latenciesUs.length < 2_000_000) latenciesUs.push((performance.now() - t0) * 1000)
+      }
+    }
+  }
+  const workers = Array.from({length: outstanding}, () => one())
+  await new Promise((r) => setTimeout(r, warmupMs))
+  const fsyncs0 = bookie.stats().journalFsyncs
+  measuring = true
+  const t0 = performance.now()
+  await new Promise((r) => setTimeout(r, secs * 1000))
+  measuring = false
+  const elapsedS = (performance.now() - t0) / 1000
+  const fsyncs = bookie.stats().journalFsyncs - fsyncs0
+  stop = true
+  await Promise.all(workers)
+  const rssMb = process.memoryUsage().rss / 1024 / 1024
+  await bookie.close()
+  rmSync(dir, {recursive: true, force: true})
+  latenciesUs.sort((a, b) => a - b)
+  const rate = done / elapsedS
+  console.log(
+    [
+      `outstanding=${outstanding}`.padEnd(16),
+      `adds/s=${Math.round(rate)}`.padEnd(16),
+      `fsyncs/s=${Math.round(fsyncs / elapsedS)}`.padEnd(15),
+      `entries/fsync=${(done / Math.max(1, fsyncs)).toFixed(1)}`.padEnd(20),
+      `p50=${(pct(latenciesUs, 0.5) / 1000).toFixed(2)}ms`,
+      `p99=${(pct(latenciesUs, 0.99) / 1000).toFixed(2)}ms`,
+      `rss=${rssMb.toFixed(0)}MB`,
+    ].join(' '),
+  )
+}
+
+for (const c of concurrencies) await runOne(c)
