@@ -35,3 +35,4 @@ export {BookieConnectionError, BookieWireClient} from './bookie/server/wire-clie
 export {Bookie, type BookieStats, openBookie, type ReadOnlyListener, type ReadOnlyReason} from './bookie/bookie.js'
 export {BOOKIE_DEFAULTS, type BookieOptions, type BookieOptionsInput, resolveBookieOptions} from './bookie/options.js'
 export type {CompactionResult} from './bookie/storage/ledger-storage.js'
+export * from './zookeeper/server/persistence/file-persistence.js'

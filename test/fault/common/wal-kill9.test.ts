@@ -6,6 +6,7 @@ import {openWal} from '../../../src/engine/common/wal/wal.js'
 import {type Proc, repoRoot, startProcess} from '../../helpers/processes.js'
 import {makeTmpDir} from '../../helpers/tmp.js'
 import {waitFor} from '../../helpers/wait-for.js'
+import {ackedNumbers} from './acked.js'
 import {walTestOptions, walTestPayloadIntact, walTestSeq} from './wal-fixture.js'
 
 const procs: Proc[] = []
@@ -16,11 +17,6 @@ after(async () => {
   tmp.remove()
 })
 
-function ackedSeqs(stdout: string): number[] {
-  const out: number[] = []
-  for (const line of stdout.split('\n').slice(0, -1)) if (line.startsWith('ack ')) out.push(Number(line.slice(4)))
-  return out
-}
 
 describe('wal > kill -9', () => {
   it('every acknowledged record survives kill -9 of the writer, intact and in order, round after round', async () => {
@@ -35,14 +31,15 @@ describe('wal > kill -9', () => {
       })
       procs.push(child)
       const target = 300 + round * 700
-      await waitFor(() => ackedSeqs(child.stdout()).length >= target || child.child.exitCode !== null, {
+      const reached = () => ackedNumbers(child.stdout()).length >= target || child.child.exitCode !== null
+      await waitFor(reached, {
         timeoutMs: 60_000,
         what: `${target} acks in round ${round}`,
       })
       child.kill('SIGKILL')
       const {signal} = await child.exited
       assert.equal(signal, 'SIGKILL', `writer died on its own: ${child.output()}`)
-      const ackedNow = ackedSeqs(child.stdout())
+      const ackedNow = ackedNumbers(child.stdout())
       assert.ok(ackedNow.length >= target)
       for (const s of ackedNow) acked.add(s)
 

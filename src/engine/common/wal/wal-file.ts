@@ -39,7 +39,7 @@ export async function writeAll(ops: WalFileOps, fd: number, buf: Buffer, positio
   }
 }
 
-async function readFully(ops: WalFileOps, fd: number, buf: Buffer, position: number): Promise<number> {
+export async function readFully(ops: WalFileOps, fd: number, buf: Buffer, position: number): Promise<number> {
   let done = 0
   while (done < buf.length) {
     const n = await ops.read(fd, buf, done, buf.length - done, position + done)

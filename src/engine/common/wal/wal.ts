@@ -38,7 +38,7 @@
  */
 import {assert} from '../assert.js'
 import {type Clock, systemClock, type TimerHandle} from '../clock.js'
-import {InvalidInputError} from '../errors.js'
+import {errorMessage, InvalidInputError} from '../errors.js'
 import {type Logger, silentLogger} from '../logger.js'
 import {WalBrokenError, WalClosedError, WalCorruptError, WalOverloadedError} from './errors.js'
 import {nodeFileOps, type WalFileOps} from './file-ops.js'
@@ -415,7 +415,8 @@ class FileWal implements WriteAheadLog {
   }
 
   private breakWal(step: string, cause: unknown, failed: Batch): void {
-    this.broken = new WalBrokenError(`write-ahead log ${this.dir}: ${step} failed; it accepts no more appends`, {cause})
+    const message = `write-ahead log ${this.dir}: ${step} failed (${errorMessage(cause)}); it accepts no more appends`
+    this.broken = new WalBrokenError(message, {cause})
     this.log.error('write-ahead log broken', {dir: this.dir, step, error: cause})
     if (this.waitTimer) {
       this.clock.clearTimeout(this.waitTimer)
