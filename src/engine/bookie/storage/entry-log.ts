@@ -185,9 +185,10 @@ export class EntryLogs {
 
   /**
    * Reads a log's records in order from the header on, calling onBatch with each chunk's records.
-   * Stops at the end of the file or at the first record that does not verify.
+   * Stops at the end of the file or at the first record that does not verify; returns the offset just
+   * past the last good record.
    */
-  async scan(logId: number, onBatch: (records: ScannedRecord[]) => Promise<void>, chunkBytes = 4 * 1024 * 1024): Promise<void> {
+  async scan(logId: number, onBatch: (records: ScannedRecord[]) => Promise<void>, chunkBytes = 4 * 1024 * 1024): Promise<number> {
     const r = await this.acquire(logId)
     try {
       const size = await this.ops.size(r.fd)
@@ -215,16 +216,17 @@ export class EntryLogs {
           at += RECORD_PREFIX_BYTES + len
         }
         if (records.length > 0) await onBatch(records)
-        if (stop) return
+        if (stop) return pos + at
         if (at === 0) {
           // One record larger than the chunk: grow the buffer to hold it, or stop at a truncated tail.
           const len = buf.readUInt32BE(0)
-          if (pos + RECORD_PREFIX_BYTES + len > size) return
+          if (pos + RECORD_PREFIX_BYTES + len > size) return pos
           buf = Buffer.allocUnsafe(RECORD_PREFIX_BYTES + len)
           continue
         }
         pos += at
       }
+      return pos
     } finally {
       this.releaseReader(logId, r)
     }

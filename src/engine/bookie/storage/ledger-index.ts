@@ -10,7 +10,8 @@
  *                                      slot entryId % 128; length 0 = no entry
  *   0x02 ledgerId uint64              → ledger metadata: version uint8 (1), flags uint8 (bit 0 fenced),
  *                                      keyLength uint16, masterKey, lac int64, lastEntryId int64
- *   0x03 logId uint32                 → entry log metadata: version uint8 (1), count uint32,
+ *   0x03 logId uint32                 → entry log metadata: version uint8 (1), end uint64 (offset past
+ *                                      the last committed record), count uint32,
  *                                      count × (ledgerId uint64, bytes uint64): bytes each ledger has there
  *   0x04 journalIndex uint16          → checkpoint: fileId uint64, offset uint64 (the journal position
  *                                      replay starts from)
@@ -38,6 +39,12 @@ export interface EntryLocation {
   logId: number
   offset: number
   length: number
+}
+
+/** What the index knows of one entry log: where its committed records end, and each ledger's bytes in it. */
+export interface LogMeta {
+  end: number
+  ledgers: Map<number, number>
 }
 
 export interface LedgerMeta {
@@ -110,12 +117,13 @@ export function decodeLedgerMeta(b: Buffer): LedgerMeta {
   }
 }
 
-export function encodeLogMeta(ledgers: Map<number, number>): Buffer {
-  const b = Buffer.allocUnsafe(5 + ledgers.size * 16)
+export function encodeLogMeta(m: LogMeta): Buffer {
+  const b = Buffer.allocUnsafe(13 + m.ledgers.size * 16)
   b[0] = 1
-  b.writeUInt32BE(ledgers.size, 1)
-  let at = 5
-  for (const [ledgerId, bytes] of ledgers) {
+  writeU64(b, m.end, 1)
+  b.writeUInt32BE(m.ledgers.size, 9)
+  let at = 13
+  for (const [ledgerId, bytes] of m.ledgers) {
     writeU64(b, ledgerId, at)
     writeU64(b, bytes, at + 8)
     at += 16
@@ -123,13 +131,13 @@ export function encodeLogMeta(ledgers: Map<number, number>): Buffer {
   return b
 }
 
-export function decodeLogMeta(b: Buffer): Map<number, number> {
-  if (b.length < 5 || b[0] !== 1) throw new InvalidInputError('bad entry log metadata record in the index')
-  const count = b.readUInt32BE(1)
-  if (b.length !== 5 + count * 16) throw new InvalidInputError('entry log metadata record has the wrong length')
-  const out = new Map<number, number>()
-  for (let i = 0, at = 5; i < count; i++, at += 16) out.set(readU64(b, at), readU64(b, at + 8))
-  return out
+export function decodeLogMeta(b: Buffer): LogMeta {
+  if (b.length < 13 || b[0] !== 1) throw new InvalidInputError('bad entry log metadata record in the index')
+  const count = b.readUInt32BE(9)
+  if (b.length !== 13 + count * 16) throw new InvalidInputError('entry log metadata record has the wrong length')
+  const ledgers = new Map<number, number>()
+  for (let i = 0, at = 13; i < count; i++, at += 16) ledgers.set(readU64(b, at), readU64(b, at + 8))
+  return {end: readU64(b, 1), ledgers}
 }
 
 function encodePosition(p: WalPosition): Buffer {
@@ -149,7 +157,7 @@ export class IndexBatch {
   /** ledgerId → page → page bytes (a private copy). */
   readonly pages = new Map<number, Map<number, Buffer>>()
   readonly ledgerMetas = new Map<number, LedgerMeta>()
-  readonly logMetas = new Map<number, Map<number, number>>()
+  readonly logMetas = new Map<number, LogMeta>()
   readonly deletedLogs = new Set<number>()
   readonly deletedLedgers = new Set<number>()
   readonly checkpoints = new Map<number, WalPosition>()
@@ -280,8 +288,8 @@ export class LedgerIndex {
     return out
   }
 
-  async loadLogMetas(): Promise<Map<number, Map<number, number>>> {
-    const out = new Map<number, Map<number, number>>()
+  async loadLogMetas(): Promise<Map<number, LogMeta>> {
+    const out = new Map<number, LogMeta>()
     for await (const [k, v] of this.db.iterator({gte: Buffer.from([KEY_LOG]), lt: Buffer.from([KEY_LOG + 1])})) {
       out.set(k.readUInt32BE(1), decodeLogMeta(v))
     }

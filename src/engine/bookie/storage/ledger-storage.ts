@@ -24,7 +24,7 @@ import {checkDataDir} from './dirs.js'
 import type {DiskOps} from './disk-ops.js'
 import {isDiskFullError} from './disk-ops.js'
 import {ENTRY_LOG_HEADER_BYTES, EntryLogError, EntryLogs} from './entry-log.js'
-import type {LedgerMeta} from './ledger-index.js'
+import type {LedgerMeta, LogMeta} from './ledger-index.js'
 import {LedgerIndex} from './ledger-index.js'
 import {RECORD_PREFIX_BYTES, SLAB_BYTES, SlabPool, WriteCache} from './write-cache.js'
 
@@ -105,8 +105,8 @@ export class LedgerStorage {
   readonly checkpoints: Map<number, WalPosition>
   readonly logs: EntryLogs
   readonly index: LedgerIndex
-  /** logId → ledgerId → record bytes committed there (live data; deleted ledgers are removed). */
-  readonly logMetas: Map<number, Map<number, number>>
+  /** logId → committed end and ledgerId → record bytes there (live data; deleted ledgers are removed). */
+  readonly logMetas: Map<number, LogMeta>
   /** Ledger dirs that are full (from disk checks or ENOSPC); new entry logs avoid them. */
   readonly dirFull: boolean[]
   /** While replaying the journal the cache may exceed its bound (replay holds at most one cache's worth). */
@@ -137,7 +137,7 @@ export class LedgerStorage {
   private compactionTimer: TimerHandle | undefined
   private closed = false
 
-  private constructor(opts: LedgerStorageOptions, index: LedgerIndex, logs: EntryLogs, checkpoints: Map<number, WalPosition>, logMetas: Map<number, Map<number, number>>) {
+  private constructor(opts: LedgerStorageOptions, index: LedgerIndex, logs: EntryLogs, checkpoints: Map<number, WalPosition>, logMetas: Map<number, LogMeta>) {
     this.opts = opts
     this.index = index
     this.logs = logs
@@ -392,7 +392,7 @@ export class LedgerStorage {
   }
 
   /** Makes sure the current log can take `bytes` more, rolling it when it is past its size limit or its dir is full. */
-  private async ensureWriter(bytes: number, synced: number[]): Promise<void> {
+  private async ensureWriter(bytes: number, sealed: {logId: number; end: number}[]): Promise<void> {
     const w = this.logs.writer
     if (w) {
       this.writingDir = w.dirIndex
@@ -400,7 +400,7 @@ export class LedgerStorage {
       const dirGone = this.dirFull[w.dirIndex] && this.dirFull.some((f) => !f)
       if (!overSize && !dirGone) return
       await this.logs.sync()
-      synced.push(w.logId)
+      sealed.push({logId: w.logId, end: w.size})
       await this.logs.seal()
     }
     await this.logs.create(this.pickDir())
@@ -410,12 +410,12 @@ export class LedgerStorage {
     const cache = frozen.cache
     const batch = this.index.batch()
     const slabLogs: {logId: number; base: number}[] = []
-    const synced: number[] = []
+    const sealed: {logId: number; end: number}[] = []
     try {
       for (let i = 0; i < cache.slabs.length; i++) {
         const slab = cache.slabs[i]!
         if (slab.used === 0) continue
-        await this.ensureWriter(slab.used, synced)
+        await this.ensureWriter(slab.used, sealed)
         const base = await this.logs.append(slab.buf, 0, slab.used)
         slabLogs[i] = {logId: this.logs.writer!.logId, base}
       }
@@ -424,28 +424,21 @@ export class LedgerStorage {
       this.logs.rewind()
       throw e
     }
-    const metas = new Map<number, Map<number, number>>()
-    const metaOf = (logId: number): Map<number, number> => {
-      let m = metas.get(logId)
-      if (!m) {
-        m = new Map(this.logMetas.get(logId))
-        metas.set(logId, m)
-      }
-      return m
-    }
+    const metas = new Map<number, LogMeta>()
+    const metaOf = (logId: number, end: number): LogMeta => this.stageLogMeta(metas, logId, end)
     for (const [ledgerId, entries] of cache.ledgers) {
       for (const [entryId, pos] of entries) {
         const {slabIndex, slab, offset} = cache.locate(pos)
         const length = slab.buf.readUInt32BE(offset)
         const at = slabLogs[slabIndex]!
         batch.setLocation(ledgerId, entryId, {logId: at.logId, offset: at.base + offset + RECORD_PREFIX_BYTES, length})
-        const m = metaOf(at.logId)
+        const m = metaOf(at.logId, 0).ledgers
         m.set(ledgerId, (m.get(ledgerId) ?? 0) + RECORD_PREFIX_BYTES + length)
       }
     }
-    // Logs sealed during this flush get metadata even if all their ledgers were deleted meanwhile.
-    for (const logId of synced) metaOf(logId)
-    if (this.logs.writer) metaOf(this.logs.writer.logId)
+    // Every log written gets metadata (with its new end), even if all its ledgers were deleted meanwhile.
+    for (const x of sealed) metaOf(x.logId, x.end)
+    if (this.logs.writer) metaOf(this.logs.writer.logId, this.logs.writer.size)
     for (const [logId, m] of metas) batch.logMetas.set(logId, m)
     const states = [...this.dirty]
     for (const s of states) {
@@ -461,6 +454,18 @@ export class LedgerStorage {
       throw e
     }
     for (const [logId, m] of metas) this.logMetas.set(logId, m)
+  }
+
+  /** A copy of a log's metadata staged in `metas`, its end raised to at least `end`. */
+  private stageLogMeta(metas: Map<number, LogMeta>, logId: number, end: number): LogMeta {
+    let m = metas.get(logId)
+    if (!m) {
+      const prev = this.logMetas.get(logId)
+      m = {end: prev?.end ?? ENTRY_LOG_HEADER_BYTES, ledgers: new Map(prev?.ledgers)}
+      metas.set(logId, m)
+    }
+    m.end = Math.max(m.end, end)
+    return m
   }
 
   // ---- delete + compaction ----
@@ -490,11 +495,11 @@ export class LedgerStorage {
 
   async dropLedgerIndex(ledgerId: number): Promise<void> {
     const batch = this.index.batch()
-    const changed: [number, Map<number, number>][] = []
+    const changed: [number, LogMeta][] = []
     for (const [logId, m] of this.logMetas) {
-      if (!m.has(ledgerId)) continue
-      const next = new Map(m)
-      next.delete(ledgerId)
+      if (!m.ledgers.has(ledgerId)) continue
+      const next = {end: m.end, ledgers: new Map(m.ledgers)}
+      next.ledgers.delete(ledgerId)
       changed.push([logId, next])
       batch.logMetas.set(logId, next)
     }
@@ -537,7 +542,7 @@ export class LedgerStorage {
     for (const logId of [...this.logs.files.keys()].sort((a, b) => a - b)) {
       if (logId === this.logs.writer?.logId) continue
       let liveBytes = 0
-      for (const [ledgerId, bytes] of this.logMetas.get(logId) ?? []) if (this.ledgers.has(ledgerId)) liveBytes += bytes
+      for (const [ledgerId, bytes] of this.logMetas.get(logId)?.ledgers ?? []) if (this.ledgers.has(ledgerId)) liveBytes += bytes
       out.push({logId, liveBytes, sizeBytes: await this.logs.fileSize(logId)})
     }
     return out
@@ -550,7 +555,13 @@ export class LedgerStorage {
       const payload = Math.max(1, u.sizeBytes - ENTRY_LOG_HEADER_BYTES)
       if (u.liveBytes > 0 && u.liveBytes / payload >= this.opts.compactionThreshold) continue
       if (u.liveBytes > 0) {
-        await this.logs.scan(u.logId, (records) => this.mutex.run(() => this.copyLive(u.logId, records, result)))
+        const scanned = await this.logs.scan(u.logId, (records) => this.mutex.run(() => this.copyLive(u.logId, records, result)))
+        const end = this.logMetas.get(u.logId)?.end ?? 0
+        if (scanned < end) {
+          // A record before the committed end does not verify: live entries may lie beyond it.
+          this.opts.logger.error('entry log is damaged before its committed end: not compacted', {logId: u.logId, scanned, end})
+          continue
+        }
       }
       await this.mutex.run(async () => {
         if (!this.logs.files.has(u.logId) || u.logId === this.logs.writer?.logId) return
@@ -589,10 +600,10 @@ export class LedgerStorage {
       l.entry.copy(buf, at + RECORD_PREFIX_BYTES)
       at += RECORD_PREFIX_BYTES + l.entry.length
     }
-    const synced: number[] = []
+    const sealed: {logId: number; end: number}[] = []
     let base: number
     try {
-      await this.ensureWriter(bytes, synced)
+      await this.ensureWriter(bytes, sealed)
       base = await this.logs.append(buf, 0, bytes)
       await this.logs.sync()
     } catch (e) {
@@ -601,18 +612,18 @@ export class LedgerStorage {
     }
     const target = this.logs.writer!.logId
     const batch = this.index.batch()
-    const meta = new Map(this.logMetas.get(target))
+    const metas = new Map<number, LogMeta>()
+    const meta = this.stageLogMeta(metas, target, base + bytes).ledgers
     at = 0
     for (const l of live) {
       batch.setLocation(l.ledgerId, l.entryId, {logId: target, offset: base + at + RECORD_PREFIX_BYTES, length: l.entry.length})
       meta.set(l.ledgerId, (meta.get(l.ledgerId) ?? 0) + RECORD_PREFIX_BYTES + l.entry.length)
       at += RECORD_PREFIX_BYTES + l.entry.length
     }
-    batch.logMetas.set(target, meta)
-    for (const logId of synced) if (!this.logMetas.has(logId)) batch.logMetas.set(logId, new Map())
+    for (const x of sealed) this.stageLogMeta(metas, x.logId, x.end)
+    for (const [logId, m] of metas) batch.logMetas.set(logId, m)
     await this.index.commit(batch)
-    this.logMetas.set(target, meta)
-    for (const logId of synced) if (!this.logMetas.has(logId)) this.logMetas.set(logId, new Map())
+    for (const [logId, m] of metas) this.logMetas.set(logId, m)
     result.entriesCopied += live.length
     result.bytesCopied += bytes
   }

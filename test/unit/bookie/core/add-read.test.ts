@@ -3,6 +3,7 @@ import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
+import {encodeEntry} from '../../../../src/engine/protocol/bookie/entry.js'
 import {makeTmpDir} from '../../../helpers/tmp.js'
 import {KEY, OTHER_KEY, addAll, makeEntry, openTestBookie} from './helpers.js'
 
@@ -77,6 +78,12 @@ test('bookie core - a corrupted entry is refused with BAD_CHECKSUM and a short o
   entry[entry.length - 1] = (entry[entry.length - 1] as number) ^ 0x01
   await assert.rejects(bookie.addEntry({entry, masterKey: KEY, recovery: false}), status(BookieStatus.BAD_CHECKSUM))
   await assert.rejects(bookie.addEntry({entry: Buffer.alloc(10), masterKey: KEY, recovery: false}), status(BookieStatus.BAD_REQUEST))
+  // Well-formed and checksummed, but with ids no ledger can have.
+  const negative = encodeEntry({ledgerId: -1, entryId: 0, lac: -1, length: 1, payload: Buffer.from('x')})
+  await assert.rejects(bookie.addEntry({entry: negative, masterKey: KEY, recovery: false}), status(BookieStatus.BAD_REQUEST))
+  const huge = makeEntry(3, 0)
+  huge.writeUInt32BE(0x00400000, 8) // entryId >= 2^54
+  await assert.rejects(bookie.addEntry({entry: huge, masterKey: KEY, recovery: false}), status(BookieStatus.BAD_REQUEST))
   // Nothing was stored: the ledger does not exist.
   await assert.rejects(bookie.readEntry({ledgerId: 3, entryId: 0}), status(BookieStatus.NO_LEDGER))
 })

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import {readdirSync, statSync} from 'node:fs'
+import {closeSync, openSync, readdirSync, statSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
+import {Logger} from '../../../../src/engine/common/logger.js'
 import {makeTmpDir} from '../../../helpers/tmp.js'
 import {KEY, makeEntry, openTestBookie} from './helpers.js'
 import type {Bookie} from '../../../../src/engine/bookie/bookie.js'
@@ -93,4 +94,25 @@ test('bookie gc - a deleted ledger can be written again as a new ledger', async 
   await bookie.deleteLedger(5)
   await bookie.addEntry({entry: makeEntry(5, 0), masterKey: Buffer.from('new-key'), recovery: false})
   assert.deepEqual(await bookie.readEntry({ledgerId: 5, entryId: 0}), makeEntry(5, 0))
+})
+
+test('bookie gc - compaction keeps an entry log that is damaged before its committed end, so live entries are not dropped', async () => {
+  const root = fresh()
+  const errors: string[] = []
+  const logger = new Logger({level: 'error', sink: (l) => errors.push(l.message)})
+  const {bookie} = await openTestBookie(root, {entryLogSizeBytesMax: 64 * 1024, logger})
+  const kept = await writeMixed(bookie, 100, 200, 100)
+  const dir = join(root, 'ledgers0', 'current')
+  const first = readdirSync(dir).filter((f) => f.endsWith('.log')).sort()[0]!
+  // Damage the first record (ledger 100's entry 0): a scan stops there, before ledger 200's records.
+  const fd = openSync(join(dir, first), 'r+')
+  writeSync(fd, Buffer.from([0xde, 0xad]), 0, 2, 16 + 4 + 40)
+  closeSync(fd)
+  await bookie.deleteLedger(100)
+  await bookie.compact()
+  assert.ok(readdirSync(dir).includes(first), 'the damaged log was deleted')
+  assert.ok(errors.some((m) => m.includes('damaged')), errors.join('; '))
+  // Every entry of ledger 200 is still readable (from the damaged log or from copies).
+  for (const [e, entry] of kept) assert.deepEqual(await bookie.readEntry({ledgerId: 200, entryId: e}), entry)
+  await bookie.close()
 })
