@@ -191,3 +191,53 @@ export function runZkCli(connectString: string, args: string[], opts: {input?: s
     child.stdin.end(opts.input ?? '')
   })
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Targets of the compatibility suite: the same checks run against each.
+
+export interface ZKTarget {
+  name: 'ours' | 'real'
+  host: string
+  port: number
+  connectString: string
+  /** PID of the server process (real ZK; ours runs in the test process, so undefined). */
+  pid: number | undefined
+  close(): Promise<void>
+}
+
+export interface ZKTargetOptions {
+  tickTimeMs?: number
+  /** Four-letter words answered. */
+  whitelist?: string[]
+}
+
+interface OurServerHandle {
+  host: string
+  port: number
+  close(): Promise<void>
+}
+type OurServerStart = (opts: Record<string, unknown>) => Promise<OurServerHandle>
+
+/** Our ZKServer.start if the engine exports it yet (another helper builds it), else undefined. */
+export async function ourServerStart(): Promise<OurServerStart | undefined> {
+  const engine = (await import('../../src/engine/index.js')) as Record<string, unknown>
+  const server = engine.ZKServer as {start?: OurServerStart} | undefined
+  return typeof server?.start === 'function' ? server.start.bind(server) : undefined
+}
+
+/** Skip reason for the 'ours' half, or false. */
+export async function ourServerSkip(): Promise<string | false> {
+  return (await ourServerStart()) ? false : 'our ZooKeeper server (ZKServer in src/engine/index.ts) is not built yet'
+}
+
+export async function startTarget(name: 'ours' | 'real', opts: ZKTargetOptions = {}): Promise<ZKTarget> {
+  const whitelist = opts.whitelist ?? ['srvr', 'ruok', 'stat', 'mntr']
+  if (name === 'real') {
+    const zk = await startRealZooKeeper({tickTimeMs: opts.tickTimeMs, whitelist: whitelist.join(',')})
+    return {name, host: zk.host, port: zk.port, connectString: zk.connectString, pid: zk.pid, close: () => zk.close()}
+  }
+  const start = await ourServerStart()
+  if (!start) throw new Error('our ZooKeeper server is not available')
+  const srv = await start({port: 0, host: '127.0.0.1', tickTimeMs: opts.tickTimeMs ?? 2000, fourLetterWhitelist: whitelist})
+  return {name, host: srv.host, port: srv.port, connectString: `${srv.host}:${srv.port}`, pid: undefined, close: () => srv.close()}
+}

@@ -13,8 +13,9 @@
  *   Created /messaging
  *
  * Like zkCli: results (ls, get, stat, `Sync is OK`) go to stdout; `Created ...`, errors and usage go
- * to stderr; ls sorts children; a prompt is shown only on a terminal; piped stdin runs line by line
- * and ends with exit 0 at EOF; one-shot mode (`zkshell HOST:PORT ls /`) prints no welcome lines and
+ * to stderr; ls sorts children; a prompt is shown only on a terminal; piped stdin runs line by line,
+ * end of input ends the shell cleanly and the exit status is the last command's (0 if it worked, as
+ * zkCli does); one-shot mode (`zkshell HOST:PORT ls /`) prints no welcome lines and
  * exits 1 when the command fails. Differences, on purpose: one-shot mode closes its session (zkCli
  * leaves it to expire, keeping its ephemerals ~30 s); `set path data version` and `delete path version`
  * honour the positional version of zkCli 3.4 (3.8 silently ignores it); an unknown command exits 2 and
@@ -478,6 +479,8 @@ async function readEvalLoop(shell: ZKShell, opts: RunShellOptions): Promise<numb
   })
   // Ctrl-C at the prompt ends the shell like zkCli (the JVM exits on SIGINT).
   rl.on('SIGINT', () => rl.close())
+  // Like zkCli, the exit status is the last command's (quit and blank lines leave it alone).
+  let code: number = ShellExit.OK
   try {
     if (opts.terminal) {
       rl.setPrompt(shell.prompt())
@@ -485,6 +488,7 @@ async function readEvalLoop(shell: ZKShell, opts: RunShellOptions): Promise<numb
     }
     for await (const line of rl) {
       const outcome = await shell.executeLine(line)
+      if (line.trim() !== '' && !outcome.quit) code = outcome.code
       if (outcome.quit) {
         opts.stdout.write(watcherBlock('Closed', 'None', null))
         break
@@ -497,6 +501,5 @@ async function readEvalLoop(shell: ZKShell, opts: RunShellOptions): Promise<numb
   } finally {
     rl.close()
   }
-  // Like zkCli reading a script: failed commands do not change the exit status; EOF ends cleanly.
-  return ShellExit.OK
+  return code
 }

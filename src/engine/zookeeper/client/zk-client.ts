@@ -244,7 +244,14 @@ export class ZKClient extends EventEmitter {
   async setData(path: string, data: ZKData, version = -1): Promise<Stat> {
     validatePath(path)
     checkVersion(version)
-    const buf = toDataBuffer(data) ?? null
+    const buf = toDataBuffer(data)
+    if (buf === undefined) {
+      // node-zookeeper-client's setData crashes on null data (it copies data.length); its multi sends
+      // null fine, so null data goes as a one-op multi (same txn, same watches, same Stat in the reply).
+      const [result] = await this.multi([{type: 'setData', path, data: undefined, version}])
+      if (result?.type !== 'setData') throw new ZKError(ZKCode.MARSHALLING_ERROR, {path, message: `setData ${path}: unexpected multi result`})
+      return result.stat
+    }
     const [stat] = await this.call<[WireStat]>('write', path, 'setData', (cb) => this.raw.setData(path, buf, version, cb as never))
     return statFromWire(stat)
   }

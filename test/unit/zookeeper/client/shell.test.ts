@@ -321,6 +321,18 @@ describe('zookeeper client > zkshell runShell', () => {
     assert.match(s.out(), /WatchedEvent state:Closed type:None path:null\n$/)
   })
 
+  it('piped input: the exit status is the last command\'s, like zkCli', async () => {
+    const run = async (input: string) => {
+      const s = streams(input)
+      return runShell({connectString: 'h:1', command: [], connect: async () => new FakeClient(), stdin: s.stdin, stdout: s.stdout, stderr: s.stderr, terminal: false})
+    }
+    assert.equal(await run('get /nope\n'), 1)
+    assert.equal(await run('get /nope\nls /\n'), 0)
+    assert.equal(await run('get /nope\nquit\n'), 1)
+    assert.equal(await run('get /nope\n\n'), 1)
+    assert.equal(await run(''), 0)
+  })
+
   it('one-shot: no welcome, exit 1 on a failed command', async () => {
     const s = streams('')
     const code = await runShell({connectString: 'h:1', command: ['get', '/nope'], connect: async () => new FakeClient(), stdin: s.stdin, stdout: s.stdout, stderr: s.stderr, terminal: false})
