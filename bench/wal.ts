@@ -59,10 +59,11 @@ async function runOne(concurrency: number): Promise<void> {
   const dir = mkdtempSync(join(baseDir, 'dlog-bench-wal-'))
   const wal = await openWal({
     dir,
-    fileSizeBytesMax: 64 * 1024 * 1024,
-    preallocateBytes: prealloc ? 64 * 1024 * 1024 : 0,
-    groupCommitBytesMax: 256 * 1024,
-    groupCommitRecordsMax: 1024,
+    // The bookie journal's defaults; preallocation is the WAL's default (16 MiB files, filled in the background).
+    fileSizeBytesMax: 128 * 1024 * 1024,
+    ...(prealloc ? {} : {preallocateBytes: 0}),
+    groupCommitBytesMax: 512 * 1024,
+    groupCommitRecordsMax: 2048,
     groupCommitWaitMs: 0,
     recordBytesMax: 1024 * 1024,
     fileOps: opsFor(io),

@@ -82,8 +82,12 @@ export async function createWalFile(
   try {
     await writeAll(ops, fd, encodeFileHeader(fileId), 0)
     const sizeBytes = Math.max(WAL_FILE_HEADER_BYTES, preallocateBytes)
-    await zeroFill(ops, fd, WAL_FILE_HEADER_BYTES, sizeBytes)
-    await ops.fdatasync(fd)
+    // Synced a window at a time: the active file's fsyncs then never wait behind a long burst of zeros.
+    for (let pos = WAL_FILE_HEADER_BYTES; pos < sizeBytes; pos += WINDOW_BYTES) {
+      await zeroFill(ops, fd, pos, Math.min(sizeBytes, pos + WINDOW_BYTES))
+      await ops.fdatasync(fd)
+    }
+    if (sizeBytes === WAL_FILE_HEADER_BYTES) await ops.fdatasync(fd)
     await ops.rename(tmp, path)
     await ops.fsyncDir(dir)
     return {fileId, fd, sizeBytes}

@@ -68,7 +68,12 @@ export interface OpenWalOptions extends WalOptions {
   logger?: Logger
   /** File operations (default: Node's fs on the threadpool); tests inject faults here. */
   fileOps?: WalFileOps
-  /** Bytes of zeros a new file is filled with before use; 0 grows files by appending. Default fileSizeBytesMax. */
+  /**
+   * Bytes of zeros each new file is filled with (in the background) before use; 0 grows files by
+   * appending. Once a file's preallocated space is used up and the next file is ready, the WAL rolls
+   * early rather than grow the file. Default min(fileSizeBytesMax, 16 MiB), BookKeeper's journal
+   * preallocation step.
+   */
   preallocateBytes?: number
   /** Bytes allowed to wait for a flush; appends past it fail with WalOverloadedError (retriable). Default 64 MiB. */
   queueBytesMax?: number
@@ -97,6 +102,9 @@ interface ActiveFile extends OpenWalFile {
 }
 
 const QUEUE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024
+const PREALLOCATE_BYTES_DEFAULT_MAX = 16 * 1024 * 1024
+/** The first file of a new log is filled in the foreground, so only this much: opening stays fast. */
+const FIRST_FILE_PREALLOCATE_BYTES_MAX = 1024 * 1024
 const FSYNC_LATENCY_WINDOW_DEFAULT = 1024
 /** A new batch buffer starts this big and doubles (up to groupCommitBytesMax) as records arrive. */
 const BATCH_BUFFER_BYTES_INITIAL = 64 * 1024
@@ -116,7 +124,7 @@ function validateOptions(o: OpenWalOptions): Required<Omit<OpenWalOptions, 'cloc
   checkInteger('groupCommitBytesMax', o.groupCommitBytesMax, 1)
   checkInteger('groupCommitRecordsMax', o.groupCommitRecordsMax, 1)
   checkInteger('groupCommitWaitMs', o.groupCommitWaitMs, 0, 60_000)
-  const preallocateBytes = o.preallocateBytes ?? o.fileSizeBytesMax
+  const preallocateBytes = o.preallocateBytes ?? Math.min(o.fileSizeBytesMax, PREALLOCATE_BYTES_DEFAULT_MAX)
   checkInteger('preallocateBytes', preallocateBytes, 0)
   const frameBytesMax = o.recordBytesMax + WAL_RECORD_HEADER_BYTES
   const queueBytesMax = o.queueBytesMax ?? Math.max(QUEUE_BYTES_MAX_DEFAULT, 2 * frameBytesMax)
@@ -156,6 +164,8 @@ class FileWal implements WriteAheadLog {
   private files: number[] = []
   private active!: ActiveFile
   private spare: Promise<OpenWalFile> | undefined
+  /** The spare, once it is ready to take records. */
+  private spareReady: OpenWalFile | undefined
   private durableEnd!: WalPosition
 
   /** Batches waiting for the disk, oldest first; appends go into the last one until it is full. */
@@ -236,7 +246,8 @@ class FileWal implements WriteAheadLog {
     }
     if (changedDir) await ops.fsyncDir(dir)
     if (tail === undefined) {
-      const created = await createWalFile(ops, dir, nextIdFloor, this.config.preallocateBytes)
+      const firstBytes = Math.min(this.config.preallocateBytes, FIRST_FILE_PREALLOCATE_BYTES_MAX)
+      const created = await createWalFile(ops, dir, nextIdFloor, firstBytes)
       tail = {...created, writeOffset: WAL_FILE_HEADER_BYTES}
       ids.push(created.fileId)
     }
@@ -270,7 +281,9 @@ class FileWal implements WriteAheadLog {
   }
 
   private prepareSpare(fileId: number): Promise<OpenWalFile> {
+    this.spareReady = undefined
     const p = createWalFile(this.ops, this.dir, fileId, this.config.preallocateBytes)
+    p.then((f) => (this.spareReady = f)).catch(() => {})
     // The error (if any) surfaces when the spare is needed; do not let it go unhandled before that.
     p.catch(() => {})
     return p
@@ -365,7 +378,7 @@ class FileWal implements WriteAheadLog {
     this.queuedBytes -= batch.bytes
     let step = 'roll'
     try {
-      if (this.active.writeOffset >= this.config.fileSizeBytesMax) await this.roll()
+      if (this.shouldRoll(batch.bytes)) await this.roll()
       const file = this.active
       step = 'write'
       await writeAll(this.ops, file.fd, batch.buf.subarray(0, batch.bytes), file.writeOffset)
@@ -392,6 +405,17 @@ class FileWal implements WriteAheadLog {
     }
     if (this.batches.length === 0 || this.broken) this.notifyIdle()
     else this.kick()
+  }
+
+  /**
+   * A file rolls at fileSizeBytesMax, or earlier when the batch would grow it past its preallocated
+   * zeros while the next (preallocated) file is ready: appending to a growing file costs more per fsync.
+   */
+  private shouldRoll(batchBytes: number): boolean {
+    const a = this.active
+    if (a.writeOffset >= this.config.fileSizeBytesMax) return true
+    const outgrows = a.writeOffset + batchBytes > a.sizeBytes && a.writeOffset > WAL_FILE_HEADER_BYTES
+    return outgrows && this.config.preallocateBytes > 0 && this.spareReady !== undefined
   }
 
   private async roll(): Promise<void> {

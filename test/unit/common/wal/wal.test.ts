@@ -29,6 +29,7 @@ import {
   type WriteAheadLog,
 } from '../../../../src/engine/common/wal/index.js'
 import {makeTmpDir} from '../../../helpers/tmp.js'
+import {waitFor} from '../../../helpers/wait-for.js'
 
 const tmps: {remove(): void}[] = []
 after(() => tmps.forEach((t) => t.remove()))
@@ -205,6 +206,20 @@ describe('wal > files', () => {
     assert.equal(q.fileId, p.fileId, 'continues in the same preallocated file')
     assert.equal(statSync(path).size, 32 * 1024)
     await again.close()
+  })
+
+  it('rolls early to the ready spare instead of growing a file past its preallocated zeros', async () => {
+    const dir = tmpDir()
+    let dirSyncs = 0
+    const fileOps: WalFileOps = {...nodeFileOps, fsyncDir: (d) => nodeFileOps.fsyncDir(d).then(() => void dirSyncs++)}
+    const wal = await open(dir, {fileSizeBytesMax: 1024 * 1024, preallocateBytes: 4096, fileOps})
+    await waitFor(() => dirSyncs >= 2, {what: 'the first file and the spare to be created'})
+    const positions: WalPosition[] = []
+    for (let i = 0; i < 6; i++) positions.push(await wal.append(Buffer.alloc(1000, i)))
+    const first = (positions[0] as WalPosition).fileId
+    assert.deepEqual(positions.map((p) => p.fileId > first), [false, false, false, false, true, true])
+    assert.equal(statSync(join(dir, walFileName(first))).size, 4096, 'the first file did not grow')
+    await wal.close()
   })
 
   it('deletes leftover .tmp files and spare files without records when opening', async () => {
