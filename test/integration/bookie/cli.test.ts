@@ -159,7 +159,7 @@ describe('bookie > CLI processes', () => {
     await assert.rejects(c.addEntry(entry(2, 1, 'y'), KEY), (e: unknown) => e instanceof BookieError && e.code === BookieStatus.FENCED)
     // A corrupted entry is refused by its checksum.
     const bad = entry(3, 0, 'payload')
-    bad[bad.length - 1] ^= 1
+    bad.writeUInt8(bad[bad.length - 1]! ^ 1, bad.length - 1)
     await assert.rejects(c.addEntry(bad, KEY), (e: unknown) => e instanceof BookieError && e.code === BookieStatus.BAD_CHECKSUM)
   })
 

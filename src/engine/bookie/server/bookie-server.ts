@@ -73,6 +73,7 @@ export class BookieServerStats {
   readonly longPollCount
   readonly otherCount
   readonly malformedFrames
+  readonly responseWrites
 
   constructor(m: MetricsRegistry) {
     this.addCount = m.counter('bookie.server.add_entry.count', 'ADD_ENTRY requests answered')
@@ -86,6 +87,7 @@ export class BookieServerStats {
     this.longPollCount = m.counter('bookie.server.long_poll_read.count', 'LONG_POLL_READ requests answered')
     this.otherCount = m.counter('bookie.server.other_requests.count', 'READ_LAC, WRITE_LAC, FENCE and BOOKIE_INFO requests answered')
     this.malformedFrames = m.counter('bookie.server.malformed_frames', 'connections closed for a malformed frame')
+    this.responseWrites = m.counter('bookie.server.response_writes', 'socket writes of batched responses')
   }
 }
 
@@ -116,6 +118,7 @@ class BookieConnection {
     this.socket = socket
     this.remote = `${socket.remoteAddress ?? 'local'}:${socket.remotePort ?? 0}`
     this.writer = new ResponseWriter(socket, (drained) => {
+      server.stats.responseWrites.inc()
       if (!drained && socket.writableLength > server.pendingWriteBytesMax) {
         this.writeBlocked = true
         this.updateReading()
