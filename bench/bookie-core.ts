@@ -5,6 +5,8 @@
  * fsyncs/s and entries per fsync, add latency percentiles, and the process RSS at the end of each run.
  *
  *   node --import tsx bench/bookie-core.ts      # SECS=5 CONC=1,16,256 ENTRY_BYTES=100 DIR=$TMPDIR
+ *   GROUP_RECORDS / GROUP_BYTES / GROUP_WAIT_MS override the journal group-commit options, CACHE_BYTES
+ *   and FLUSH_MS the write cache size and flush interval.
  */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -19,13 +21,26 @@ const warmupMs = Number(process.env.WARMUP_MS ?? 1000)
 const baseDir = process.env.DIR ?? tmpdir()
 const key = Buffer.from('bench-master-key')
 
+function envNumber(name: string): number | undefined {
+  const v = process.env[name]
+  return v === undefined ? undefined : Number(v)
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 }
 
 async function runOne(outstanding: number): Promise<void> {
   const dir = mkdtempSync(join(baseDir, 'dlog-bench-bookie-'))
-  const bookie = await Bookie.open({journalDirs: [join(dir, 'journal')], ledgerDirs: [join(dir, 'ledgers')]})
+  const bookie = await Bookie.open({
+    journalDirs: [join(dir, 'journal')],
+    ledgerDirs: [join(dir, 'ledgers')],
+    journalGroupCommitRecordsMax: envNumber('GROUP_RECORDS'),
+    journalGroupCommitBytesMax: envNumber('GROUP_BYTES'),
+    journalGroupCommitWaitMs: envNumber('GROUP_WAIT_MS'),
+    writeCacheBytesMax: envNumber('CACHE_BYTES'),
+    flushIntervalMs: envNumber('FLUSH_MS'),
+  })
   const payload = Buffer.alloc(entryBytes, 0x61)
   const ledgerId = 1
   let next = 0

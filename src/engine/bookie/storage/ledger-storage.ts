@@ -28,6 +28,9 @@ import type {LedgerMeta, LogMeta} from './ledger-index.js'
 import {LedgerIndex} from './ledger-index.js'
 import {RECORD_PREFIX_BYTES, SLAB_BYTES, SlabPool, WriteCache} from './write-cache.js'
 
+/** Entries indexed per event-loop turn while building a flush's index pages. */
+const INDEX_SLICE_ENTRIES = 16_384
+
 /** What the bookie knows about one ledger; persisted at checkpoints as the ledger's metadata. */
 export interface LedgerState {
   readonly ledgerId: number
@@ -426,8 +429,11 @@ export class LedgerStorage {
     }
     const metas = new Map<number, LogMeta>()
     const metaOf = (logId: number, end: number): LogMeta => this.stageLogMeta(metas, logId, end)
+    let indexed = 0
     for (const [ledgerId, entries] of cache.ledgers) {
       for (const [entryId, pos] of entries) {
+        // Let adds and reads run between slices of a large flush (the cache is only changed under the mutex).
+        if (++indexed % INDEX_SLICE_ENTRIES === 0) await new Promise<void>((r) => setImmediate(r))
         const {slabIndex, slab, offset} = cache.locate(pos)
         const length = slab.buf.readUInt32BE(offset)
         const at = slabLogs[slabIndex]!
