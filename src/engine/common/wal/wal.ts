@@ -213,6 +213,7 @@ class FileWal implements WriteAheadLog {
     const nextIdFloor = ids.length > 0 ? (ids[ids.length - 1] as number) + 1 : 0
 
     let tail: ActiveFile | undefined
+    let spare: OpenWalFile | undefined
     while (ids.length > 0 && tail === undefined) {
       const fileId = ids[ids.length - 1] as number
       const fd = await ops.open(walFilePath(dir, fileId), 'r+')
@@ -224,7 +225,14 @@ class FileWal implements WriteAheadLog {
         const scan = await scanRecords(ops, fd, WAL_FILE_HEADER_BYTES, sizeBytes)
         const dirty = await this.checkTornTail(fd, fileId, scan, sizeBytes)
         if (scan.records === 0 && ids.length > 1) {
-          // A spare, or a file whose first batch was torn: it holds nothing that was acknowledged.
+          // A spare, or a file whose first batch was torn: it holds nothing that was acknowledged. The
+          // last file, if it is only zeros, serves again as the spare (saving its zero fill).
+          if (spare === undefined && fileId === nextIdFloor - 1 && dirty === WAL_FILE_HEADER_BYTES) {
+            spare = {fileId, fd, sizeBytes}
+            keep = true
+            ids.pop()
+            continue
+          }
           this.log.info('deleting a WAL file without records', {fileId})
         } else {
           keep = true
@@ -254,7 +262,12 @@ class FileWal implements WriteAheadLog {
     this.files = ids
     this.active = tail
     this.durableEnd = {fileId: tail.fileId, offset: tail.writeOffset}
-    this.spare = this.prepareSpare(Math.max(nextIdFloor, tail.fileId + 1))
+    if (spare !== undefined) {
+      this.spare = Promise.resolve(spare)
+      this.spareReady = spare
+    } else {
+      this.spare = this.prepareSpare(Math.max(nextIdFloor, tail.fileId + 1))
+    }
   }
 
   /**
@@ -283,9 +296,8 @@ class FileWal implements WriteAheadLog {
   private prepareSpare(fileId: number): Promise<OpenWalFile> {
     this.spareReady = undefined
     const p = createWalFile(this.ops, this.dir, fileId, this.config.preallocateBytes)
+    // An error surfaces when the spare is needed (roll); until then it must not count as unhandled.
     p.then((f) => (this.spareReady = f)).catch(() => {})
-    // The error (if any) surfaces when the spare is needed; do not let it go unhandled before that.
-    p.catch(() => {})
     return p
   }
 

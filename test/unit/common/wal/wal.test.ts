@@ -222,17 +222,35 @@ describe('wal > files', () => {
     await wal.close()
   })
 
-  it('deletes leftover .tmp files and spare files without records when opening', async () => {
+  it('deletes leftover .tmp files and reuses a clean spare when opening', async () => {
     const dir = tmpDir()
     const wal = await open(dir)
     const p = await wal.append(Buffer.from('kept'))
     await wal.close()
-    assert.equal(walFiles(dir).length, 2, 'the active file and a prepared spare')
+    const files = [walFileName(p.fileId), walFileName(p.fileId + 1)]
+    assert.deepEqual(walFiles(dir), files, 'the active file and a prepared spare')
     writeFileSync(join(dir, walFileName(99) + '.tmp'), 'half prepared')
     const again = await open(dir)
     assert.ok(!readdirSync(dir).includes(walFileName(99) + '.tmp'))
-    assert.ok(!walFiles(dir).includes(walFileName(p.fileId + 1)), 'the old spare is gone')
+    assert.deepEqual(walFiles(dir), files, 'no new spare: the old one serves again')
     assert.deepEqual((await readAll(again)).payloads, ['kept'])
+    await again.close()
+  })
+
+  it('deletes a trailing file whose only batch was torn', async () => {
+    const dir = tmpDir()
+    const wal = await open(dir)
+    const p = await wal.append(Buffer.from('kept'))
+    await wal.close()
+    const torn = join(dir, walFileName(p.fileId + 1))
+    const fd = openSync(torn, 'r+')
+    const frame = encodeRecord(Buffer.from('never acknowledged'))
+    writeSync(fd, frame, 0, frame.length - 3, WAL_FILE_HEADER_BYTES)
+    closeSync(fd)
+    const again = await open(dir)
+    assert.equal(existsSync(torn), false)
+    assert.deepEqual((await readAll(again)).payloads, ['kept'])
+    assert.equal((await again.append(Buffer.from('next'))).fileId, p.fileId)
     await again.close()
   })
 })
@@ -353,7 +371,7 @@ describe('wal > torn and corrupt tails', () => {
     await again.close()
   })
 
-  it('a torn tail with an empty spare after it: the spare goes, appends follow the last good record', async () => {
+  it('a torn tail with a clean spare after it: appends follow the last good record', async () => {
     const dir = tmpDir()
     const positions = await writeTwenty(dir, {})
     const last = positions[19] as WalPosition
@@ -363,7 +381,6 @@ describe('wal > torn and corrupt tails', () => {
     closeSync(fd)
     const wal = await open(dir)
     assert.equal((await readAll(wal)).payloads.length, 19)
-    assert.ok(!existsSync(join(dir, walFileName(last.fileId + 1))))
     const p = await wal.append(Buffer.from('next'))
     assert.deepEqual(p, last)
     await wal.close()

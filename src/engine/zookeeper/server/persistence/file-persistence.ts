@@ -66,7 +66,7 @@ const SNAPSHOT_BYTES_MAX_DEFAULT = 1024 * 1024 * 1024
 /** ZooKeeper's SyncRequestProcessor also flushes at most 1000 txns per group. */
 const WAL_DEFAULTS: Omit<WalOptions, 'dir' | 'recordBytesMax'> & {preallocateBytes: number} = {
   fileSizeBytesMax: 16 * 1024 * 1024,
-  preallocateBytes: 16 * 1024 * 1024,
+  preallocateBytes: 4 * 1024 * 1024,
   groupCommitBytesMax: 1024 * 1024,
   groupCommitRecordsMax: 1000,
   groupCommitWaitMs: 0,
