@@ -243,8 +243,8 @@ export class Bookie implements BookieCore {
       () => this.applyEntry(s, entryId, lac, entry, true),
       () => this.storage.unadmit(entry.length),
     )
-    if (keyWrite) await keyWrite
-    await applied
+    // Both settle (a failed key write must not leave the entry's rejection unhandled).
+    await (keyWrite ? Promise.all([keyWrite, applied]) : applied)
     this.adds++
   }
 
@@ -487,8 +487,7 @@ export class Bookie implements BookieCore {
     const s = state
     now?.(s)
     const applied = this.appendRecord(j, record, apply && (() => apply(s)))
-    if (keyWrite) await keyWrite
-    await applied
+    await (keyWrite ? Promise.all([keyWrite, applied]) : applied)
     return s
   }
 
