@@ -17,7 +17,7 @@ import type {Duplex} from 'node:stream'
 
 import {assert} from '../../common/assert.js'
 import {type Clock, systemClock} from '../../common/clock.js'
-import {errorMessage} from '../../common/errors.js'
+import {DlogError, errorMessage} from '../../common/errors.js'
 import {type Logger, silentLogger} from '../../common/logger.js'
 import {type MetricsRegistry, newMetricsRegistry} from '../../metrics/registry.js'
 import {BookieError, BookieStatus} from '../../protocol/bookie/codes.js'
@@ -420,13 +420,14 @@ export class BookieServer {
     const opts = {host: this.host, port: this.port}
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
+        // Not retriable: a taken port or a foreign address needs the operator, not another attempt.
         reject(
-          new BookieError(
-            BookieStatus.IO_ERROR,
+          new DlogError(
+            'BOOKIE_LISTEN',
             e.code === 'EADDRINUSE'
               ? `cannot listen on ${opts.host}:${opts.port}: the address is already in use (another bookie running?)`
               : `cannot listen on ${opts.host}:${opts.port}: ${e.message}`,
-            {cause: e},
+            {cause: e, retriable: false},
           ),
         )
       }
