@@ -3,6 +3,8 @@ import {join} from 'node:path'
 import {after, test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
 import {nodeDiskOps, type DiskOps} from '../../../../src/engine/bookie/storage/disk-ops.js'
+import type {WriteAheadLog} from '../../../../src/engine/common/wal/types.js'
+import {openWal} from '../../../../src/engine/common/wal/wal.js'
 import {makeTmpDir} from '../../../helpers/tmp.js'
 import {KEY, addAll, makeEntry, openTestBookie} from './helpers.js'
 
@@ -99,4 +101,32 @@ test('bookie read-only - ENOSPC while flushing turns it read-only; acknowledged 
   ;({bookie} = await openTestBookie(root))
   for (let e = 0; e < 30; e++) assert.deepEqual(await bookie.readEntry({ledgerId: 1, entryId: e}), entries[e])
   await bookie.close()
+})
+
+test('bookie read-only - a journal that fails turns the bookie read-only; the failed add (and its key record) reject cleanly', async (t) => {
+  const ctl = {fail: false}
+  const {bookie} = await openTestBookie(fresh(), {
+    openWal: async (o) => {
+      const wal = await openWal(o)
+      const failing: WriteAheadLog = {
+        replay: (from, onRecord) => wal.replay(from, onRecord),
+        append: (payload) => (ctl.fail ? Promise.reject(Object.assign(new Error('EIO: i/o error, write'), {code: 'EIO'})) : wal.append(payload)),
+        reclaim: (upTo) => wal.reclaim(upTo),
+        stats: () => wal.stats(),
+        close: () => wal.close(),
+      }
+      return failing
+    },
+  })
+  t.after(() => bookie.close())
+  await addAll(bookie, 1, 0, 3)
+  ctl.fail = true
+  // A new ledger: both its key record and its entry record fail.
+  await assert.rejects(
+    bookie.addEntry({entry: makeEntry(2, 0), masterKey: KEY, recovery: false}),
+    (e: unknown) => e instanceof BookieError && e.code === BookieStatus.IO_ERROR,
+  )
+  assert.equal(bookie.readOnlyReason(), 'io-error')
+  await assert.rejects(bookie.addEntry({entry: makeEntry(1, 3), masterKey: KEY, recovery: false}), readOnlyError)
+  assert.deepEqual(await bookie.readEntry({ledgerId: 1, entryId: 2}), makeEntry(1, 2))
 })
