@@ -7,6 +7,8 @@
  * short wait so that thousands of appends share one fsync. Appends resolve in call order. replay()
  * reads every intact record from a position in order and stops at the first torn or corrupt record
  * (length or CRC32C mismatch), truncating that tail so new appends follow the last good record.
+ * (The implementation does the truncation when the log is opened, so appends are safe even before a
+ * replay; damage that cannot be a torn write is reported as WalCorruptError instead: see wal.ts.)
  * reclaim() deletes whole files that lie before a checkpointed position.
  */
 
@@ -32,7 +34,9 @@ export interface WalOptions {
 }
 
 export interface WalStats {
+  /** Records made durable since open. */
   records: number
+  /** Bytes of those records as written (8-byte record headers included). */
   bytes: number
   fsyncs: number
   /** Latencies of recent fsyncs in microseconds (a bounded window). */
