@@ -192,6 +192,30 @@ export function runZkCli(connectString: string, args: string[], opts: {input?: s
   })
 }
 
+/**
+ * DistributedLog's distributedlog-core/conf/zookeeper.conf.template as shipped (comments dropped), with
+ * its dataDir and the client address of its server.1 line replaced: it has no clientPort key.
+ */
+export function dlZookeeperConfTemplate(dataDir = '/tmp/data/zookeeper', clientAddress = '0.0.0.0:2181'): string {
+  return `tickTime=2000
+initLimit=10
+syncLimit=30
+dataDir=${dataDir}
+dataLogDir=${dataDir}/txlog
+adminPort=9990
+zookeeper.admin.enableServer=true
+globalOutstandingLimit=1000
+snapCount=100000
+maxClientCnxns=25
+electionAlg=3
+leaderServes=yes
+skipACL=no
+autopurge.purgeInterval=1
+standaloneEnabled=false
+server.1=127.0.0.1:2710:3710:participant;${clientAddress}
+`
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Targets of the compatibility suite: the same checks run against each.
 

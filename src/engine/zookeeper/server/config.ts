@@ -17,8 +17,14 @@
  * Differences from ZooKeeper, on purpose: without clientPortAddress the server listens on 127.0.0.1,
  * not on every interface (set clientPortAddress=0.0.0.0 for that).
  */
-import {InvalidInputError} from '../../common/errors.js'
+import {readFileSync} from 'node:fs'
+
+import {errorMessage, InvalidInputError} from '../../common/errors.js'
+import type {Logger} from '../../common/logger.js'
 import {type ConfigSchema, parseConfig, parseProperties, type PropertyEntry} from '../../common/properties.js'
+import {FilePersistence} from './persistence/file-persistence.js'
+import {MemoryPersistence} from './persistence/types.js'
+import type {ZKServerOptions} from './zk-server.js'
 
 export const FOUR_LETTER_WORDS = ['conf', 'cons', 'crst', 'dump', 'envi', 'ruok', 'srst', 'srvr', 'stat', 'wchs', 'wchc', 'wchp', 'mntr', 'isro', 'gtmk', 'stmk', 'dirs'] as const
 
@@ -144,6 +150,40 @@ export function defaultZKServerConfig(overrides: Partial<ZKServerConfig> = {}): 
     if (overrides.maxSessionTimeoutMs === undefined) merged.maxSessionTimeoutMs = 20 * merged.tickTimeMs
   }
   return merged
+}
+
+/** Reads and parses a config file; a missing or unreadable file is an InvalidInputError naming it. */
+export function loadZKServerConfig(file: string): ParsedZKServerConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new InvalidInputError(`cannot read ZooKeeper config ${file}: ${errorMessage(e)}`, {cause: e})
+  }
+  return parseZKServerConfig(text, file)
+}
+
+/**
+ * The ZKServer options for a config: a FilePersistence in dataDir (txn log in dataLogDir) or, without
+ * a dataDir, a MemoryPersistence (nothing survives a restart; the caller should say so).
+ */
+export function zkServerOptionsFromConfig(config: ZKServerConfig, opts: {logger?: Logger} = {}): ZKServerOptions {
+  const persistence =
+    config.dataDir === undefined
+      ? new MemoryPersistence()
+      : new FilePersistence({dataDir: config.dataDir, dataLogDir: config.dataLogDir, logger: opts.logger})
+  return {
+    host: config.host,
+    port: config.port,
+    tickTimeMs: config.tickTimeMs,
+    minSessionTimeoutMs: config.minSessionTimeoutMs,
+    maxSessionTimeoutMs: config.maxSessionTimeoutMs,
+    maxClientCnxns: config.maxClientCnxns,
+    snapCount: config.snapCount,
+    fourLetterWhitelist: config.fourLetterWords,
+    persistence,
+    logger: opts.logger,
+  }
 }
 
 /** `server.1=127.0.0.1:2710:3710:participant;0.0.0.0:2181` → {host: '0.0.0.0', port: 2181}. */

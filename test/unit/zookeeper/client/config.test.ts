@@ -2,27 +2,12 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {InvalidInputError} from '../../../../src/engine/common/errors.js'
-import {defaultZKServerConfig, parseZKServerConfig} from '../../../../src/engine/zookeeper/server/config.js'
+import {defaultZKServerConfig, loadZKServerConfig, parseZKServerConfig, zkServerOptionsFromConfig} from '../../../../src/engine/zookeeper/server/config.js'
+import {FilePersistence} from '../../../../src/engine/zookeeper/server/persistence/file-persistence.js'
+import {MemoryPersistence} from '../../../../src/engine/zookeeper/server/persistence/types.js'
+import {dlZookeeperConfTemplate} from '../../../helpers/real-zookeeper.js'
 
-// The DistributedLog zookeeper.conf.template, as shipped (comments trimmed): no clientPort, client address in server.1.
-const DL_TEMPLATE = `
-tickTime=2000
-initLimit=10
-syncLimit=30
-dataDir=/tmp/data/zookeeper
-dataLogDir=/tmp/data/zookeeper/txlog
-adminPort=9990
-zookeeper.admin.enableServer=true
-globalOutstandingLimit=1000
-snapCount=100000
-maxClientCnxns=25
-electionAlg=3
-leaderServes=yes
-skipACL=no
-autopurge.purgeInterval=1
-standaloneEnabled=false
-server.1=127.0.0.1:2710:3710:participant;0.0.0.0:2181
-`
+const DL_TEMPLATE = dlZookeeperConfTemplate()
 
 describe('zookeeper server > config', () => {
   it('has ZooKeeper defaults', () => {
@@ -114,5 +99,28 @@ describe('zookeeper server > config', () => {
     for (const [text, re] of bad) {
       assert.throws(() => parseZKServerConfig(text, 'zoo.cfg'), (e: unknown) => e instanceof InvalidInputError && re.test(e.message), text)
     }
+  })
+
+  it('maps a config to server options: file persistence with a dataDir, memory without', () => {
+    const mem = zkServerOptionsFromConfig(defaultZKServerConfig({port: 0}))
+    assert.ok(mem.persistence instanceof MemoryPersistence)
+    const {config} = parseZKServerConfig('dataDir=/tmp/x\ntickTime=1000\nclientPort=2199\n4lw.commands.whitelist=*\nmaxClientCnxns=7\nsnapCount=10\n')
+    const opts = zkServerOptionsFromConfig(config)
+    assert.ok(opts.persistence instanceof FilePersistence)
+    const {persistence: _p, logger: _l, ...rest} = opts
+    assert.deepEqual(rest, {
+      host: '127.0.0.1',
+      port: 2199,
+      tickTimeMs: 1000,
+      minSessionTimeoutMs: 2000,
+      maxSessionTimeoutMs: 20000,
+      maxClientCnxns: 7,
+      snapCount: 10,
+      fourLetterWhitelist: ['*'],
+    })
+  })
+
+  it('names the file when it cannot be read', () => {
+    assert.throws(() => loadZKServerConfig('/nonexistent/zoo.cfg'), (e: unknown) => e instanceof InvalidInputError && /cannot read ZooKeeper config \/nonexistent\/zoo\.cfg/.test(e.message))
   })
 })
