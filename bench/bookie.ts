@@ -28,6 +28,7 @@ import {fileURLToPath} from 'node:url'
 import {metaformat} from '../src/engine/bookie/admin.js'
 import {loadBookieConfig} from '../src/engine/bookie/config.js'
 import {BookieService} from '../src/engine/bookie/server/bookie-service.js'
+import {TurnBatchedWriter} from '../src/engine/bookie/server/wire-client.js'
 import {crc32c} from '../src/engine/common/crc32c.js'
 import {BookieStatus} from '../src/engine/protocol/bookie/codes.js'
 import {ENTRY_HEADER_BYTES, encodeEntry} from '../src/engine/protocol/bookie/entry.js'
@@ -118,7 +119,7 @@ class AddSender {
   private template: Buffer = Buffer.alloc(0)
   private entryOffset = 0
   private readonly ledgerId: number
-  private corked = false
+  private readonly writer: TurnBatchedWriter
   measuring = false
   acks = 0
   failures = 0
@@ -128,6 +129,7 @@ class AddSender {
 
   constructor(socket: Socket, ledgerId: number, entryBytes: number) {
     this.socket = socket
+    this.writer = new TurnBatchedWriter(socket)
     this.ledgerId = ledgerId
     const entry = encodeEntry({ledgerId, entryId: 0, lac: -1, length: 0, payload: Buffer.alloc(entryBytes, 0x61)})
     this.template = encodeRequest({op: BookieOp.ADD_ENTRY, requestId: 0, recovery: false, masterKey: KEY, entry, ledgerId, entryId: 0})
@@ -149,15 +151,7 @@ class AddSender {
     const crc = crc32c(frame.subarray(e + ENTRY_HEADER_BYTES), crc32c(frame.subarray(e, e + 32)))
     frame.writeUInt32BE(crc, e + 32)
     this.sentAtMs.set(requestId, performance.now())
-    if (!this.corked) {
-      this.corked = true
-      this.socket.cork()
-      process.nextTick(() => {
-        this.corked = false
-        this.socket.uncork()
-      })
-    }
-    this.socket.write(frame)
+    this.writer.write(frame)
   }
 
   private onResponse(body: Buffer): void {
