@@ -77,7 +77,7 @@ export type BookieRequestInput = DistributiveOmit<BookieRequest, 'requestId'>
 interface Pending {
   op: number
   done: Deferred<BookieResponse>
-  timer: ReturnType<typeof setTimeout>
+  deadlineMs: number
 }
 
 export class BookieWireClient {
@@ -90,6 +90,7 @@ export class BookieWireClient {
   private roomWaiters: (() => void)[] = []
   private nextRequestId = 1
   private readonly writer: TurnBatchedWriter
+  private sweeper: ReturnType<typeof setInterval> | undefined
   private failure: Error | undefined
 
   private constructor(socket: Socket, opts: BookieWireClientOptions) {
@@ -145,13 +146,11 @@ export class BookieWireClient {
     this.nextRequestId = this.nextRequestId === 0xffff_ffff ? 1 : this.nextRequestId + 1
     const frame = encodeRequest({...input, requestId} as BookieRequest)
     const done = deferred<BookieResponse>()
-    const timer = setTimeout(() => {
-      if (this.pending.delete(requestId)) {
-        done.reject(new TimeoutError(`${bookieOpName(input.op)} to bookie ${this.address} got no answer within ${this.requestTimeoutMs} ms`))
-        this.wakeRoom()
-      }
-    }, this.requestTimeoutMs)
-    this.pending.set(requestId, {op: input.op, done, timer})
+    this.pending.set(requestId, {op: input.op, done, deadlineMs: performance.now() + this.requestTimeoutMs})
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.expire(), Math.min(1000, Math.max(10, this.requestTimeoutMs / 4)))
+      this.sweeper.unref()
+    }
     this.writer.write(frame)
     return done.promise
   }
@@ -231,7 +230,6 @@ export class BookieWireClient {
     const p = header ? this.pending.get(header.requestId) : undefined
     if (!header || !p) return // a late answer to a request that timed out
     this.pending.delete(header.requestId)
-    clearTimeout(p.timer)
     this.wakeRoom()
     if (header.opcode === p.op && header.flagsOrStatus !== BookieStatus.OK && body.length === HEADER_BYTES) {
       // A header-only error answer (BAD_REQUEST for an op the bookie lacks, BAD_VERSION).
@@ -245,6 +243,21 @@ export class BookieWireClient {
     }
   }
 
+  /** Fails requests past their deadline; one interval timer for all requests (a timer each is costly). */
+  private expire(): void {
+    const now = performance.now()
+    for (const [id, p] of this.pending) {
+      if (p.deadlineMs > now) continue
+      this.pending.delete(id)
+      p.done.reject(new TimeoutError(`${bookieOpName(p.op)} to bookie ${this.address} got no answer within ${this.requestTimeoutMs} ms`))
+      this.wakeRoom()
+    }
+    if (this.pending.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper)
+      this.sweeper = undefined
+    }
+  }
+
   private wakeRoom(): void {
     const w = this.roomWaiters.shift()
     if (w) w()
@@ -252,8 +265,8 @@ export class BookieWireClient {
 
   private fail(e: Error): void {
     this.failure ??= e
+    if (this.sweeper) clearInterval(this.sweeper)
     for (const [id, p] of this.pending) {
-      clearTimeout(p.timer)
       p.done.reject(this.failure)
       this.pending.delete(id)
     }
