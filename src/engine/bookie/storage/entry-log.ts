@@ -21,8 +21,8 @@ import {assert} from '../../common/assert.js'
 import {DlogError} from '../../common/errors.js'
 import {ENTRY_HEADER_BYTES, ENTRY_PAYLOAD_BYTES_MAX, entryChecksumOk} from '../../protocol/bookie/entry.js'
 import {currentDir} from './dirs.js'
+import {readFully, writeAll} from '../../common/wal/wal-file.js'
 import type {DiskOps} from './disk-ops.js'
-import {readFully, writeFully} from './disk-ops.js'
 import {RECORD_PREFIX_BYTES} from './write-cache.js'
 
 export const ENTRY_LOG_HEADER_BYTES = 16
@@ -114,13 +114,16 @@ export class EntryLogs {
     assert(this.writer === undefined, 'a log is still open for writing')
     assert(this.nextLogId <= 0xffffffff, 'entry log ids exhausted')
     const logId = this.nextLogId++
-    const path = join(currentDir(this.dirs[dirIndex] as string), entryLogFileName(logId))
+    const dir = currentDir(this.dirs[dirIndex] as string)
+    const path = join(dir, entryLogFileName(logId))
     const fd = await this.ops.open(path, 'wx+')
     this.files.set(logId, {logId, dirIndex, path})
     const w: EntryLogWriter = {logId, dirIndex, fd, size: 0, syncedSize: 0}
     this.writer = w
     try {
-      await writeFully(this.ops, fd, encodeEntryLogHeader(logId), 0, ENTRY_LOG_HEADER_BYTES, 0)
+      await writeAll(this.ops, fd, encodeEntryLogHeader(logId), 0)
+      // The new name must survive a crash along with the records the index will point at.
+      await this.ops.fsyncDir(dir)
     } catch (e) {
       this.writer = undefined
       this.files.delete(logId)
@@ -141,7 +144,7 @@ export class EntryLogs {
     assert(w, 'no current entry log')
     const at = w.size
     // Reserve the range before awaiting so a failed write leaves `size` pointing at the last good byte.
-    await writeFully(this.ops, w.fd, buf, offset, length, at)
+    await writeAll(this.ops, w.fd, buf.subarray(offset, offset + length), at)
     w.size = at + length
     return at
   }
@@ -150,7 +153,7 @@ export class EntryLogs {
     const w = this.writer
     if (!w || w.syncedSize === w.size) return
     const size = w.size
-    await this.ops.datasync(w.fd)
+    await this.ops.fdatasync(w.fd)
     w.syncedSize = size
   }
 
@@ -162,7 +165,7 @@ export class EntryLogs {
     const w = this.writer
     if (!w) return
     this.writer = undefined
-    if (w.size !== w.syncedSize) await this.ops.truncate(w.fd, w.syncedSize).catch(() => {})
+    if (w.size !== w.syncedSize) await this.ops.ftruncate(w.fd, w.syncedSize).catch(() => {})
     await this.ops.close(w.fd)
   }
 
@@ -175,7 +178,7 @@ export class EntryLogs {
     const r = await this.acquire(logId)
     try {
       const buf = Buffer.allocUnsafe(length)
-      const n = await readFully(this.ops, r.fd, buf, 0, length, offset)
+      const n = await readFully(this.ops, r.fd, buf, offset)
       if (n !== length) throw new EntryLogError(`entry log ${logId} is short: wanted ${length} bytes at ${offset}, got ${n}`)
       return buf
     } finally {
@@ -196,7 +199,7 @@ export class EntryLogs {
       let buf = Buffer.allocUnsafe(Math.max(chunkBytes, RECORD_PREFIX_BYTES))
       while (pos + RECORD_PREFIX_BYTES <= size) {
         const want = Math.min(buf.length, size - pos)
-        const n = await readFully(this.ops, r.fd, buf, 0, want, pos)
+        const n = await readFully(this.ops, r.fd, buf.subarray(0, want), pos)
         const records: ScannedRecord[] = []
         let at = 0
         let stop = false
