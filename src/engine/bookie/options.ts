@@ -64,7 +64,7 @@ export const BOOKIE_DEFAULTS = {
   writeCacheBytesMax: 64 * MiB,
   entryLogSizeBytesMax: 512 * MiB,
   flushIntervalMs: 1000,
-  journalFileSizeBytesMax: 128 * MiB,
+  journalFileSizeBytesMax: 64 * MiB,
   journalGroupCommitBytesMax: 512 * 1024,
   journalGroupCommitRecordsMax: 2048,
   journalGroupCommitWaitMs: 0,
