@@ -5,12 +5,14 @@
  * fsyncs/s and entries per fsync, add latency percentiles, and the process RSS at the end of each run.
  *
  *   node --import tsx bench/bookie-core.ts      # SECS=5 CONC=1,16,256 ENTRY_BYTES=100 DIR=$TMPDIR
+ *   npm run bench -- bookie-core               # the same through the harness
  *   GROUP_RECORDS / GROUP_BYTES / GROUP_WAIT_MS override the journal group-commit options, CACHE_BYTES
  *   and FLUSH_MS the write cache size and flush interval.
  */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {Bookie} from '../src/engine/bookie/bookie.js'
 import {encodeEntry} from '../src/engine/protocol/bookie/entry.js'
 
@@ -30,7 +32,17 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 }
 
-async function runOne(outstanding: number): Promise<void> {
+export interface CoreBenchRow {
+  outstanding: number
+  addsPerS: number
+  fsyncsPerS: number
+  entriesPerFsync: number
+  p50Ms: number
+  p99Ms: number
+  rssMb: number
+}
+
+async function runOne(outstanding: number): Promise<CoreBenchRow> {
   const dir = mkdtempSync(join(baseDir, 'dlog-bench-bookie-'))
   const bookie = await Bookie.open({
     journalDirs: [join(dir, 'journal')],
@@ -75,18 +87,37 @@ async function runOne(outstanding: number): Promise<void> {
   await bookie.close()
   rmSync(dir, {recursive: true, force: true})
   latenciesUs.sort((a, b) => a - b)
-  const rate = done / elapsedS
-  console.log(
-    [
-      `outstanding=${outstanding}`.padEnd(16),
-      `adds/s=${Math.round(rate)}`.padEnd(16),
-      `fsyncs/s=${Math.round(fsyncs / elapsedS)}`.padEnd(15),
-      `entries/fsync=${(done / Math.max(1, fsyncs)).toFixed(1)}`.padEnd(20),
-      `p50=${(pct(latenciesUs, 0.5) / 1000).toFixed(2)}ms`,
-      `p99=${(pct(latenciesUs, 0.99) / 1000).toFixed(2)}ms`,
-      `rss=${rssMb.toFixed(0)}MB`,
-    ].join(' '),
-  )
+  return {
+    outstanding,
+    addsPerS: Math.round(done / elapsedS),
+    fsyncsPerS: Math.round(fsyncs / elapsedS),
+    entriesPerFsync: Number((done / Math.max(1, fsyncs)).toFixed(1)),
+    p50Ms: Number((pct(latenciesUs, 0.5) / 1000).toFixed(2)),
+    p99Ms: Number((pct(latenciesUs, 0.99) / 1000).toFixed(2)),
+    rssMb: Math.round(rssMb),
+  }
 }
 
-for (const c of concurrencies) await runOne(c)
+export function formatResult(rows: CoreBenchRow[]): string {
+  return rows
+    .map((r) =>
+      [
+        `outstanding=${r.outstanding}`.padEnd(16),
+        `adds/s=${r.addsPerS}`.padEnd(16),
+        `fsyncs/s=${r.fsyncsPerS}`.padEnd(15),
+        `entries/fsync=${r.entriesPerFsync}`.padEnd(20),
+        `p50=${r.p50Ms}ms p99=${r.p99Ms}ms rss=${r.rssMb}MB`,
+      ].join(' '),
+    )
+    .join('\n')
+}
+
+export async function run(): Promise<CoreBenchRow[]> {
+  const rows: CoreBenchRow[] = []
+  for (const c of concurrencies) rows.push(await runOne(c))
+  return rows
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(formatResult(await run()))
+}
