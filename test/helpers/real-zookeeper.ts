@@ -127,6 +127,7 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
       dir.remove()
       throw e
     }
+    const watchdog = startWatchdog(proc.pid, dir.path)
     return {
       host,
       port,
@@ -136,10 +137,23 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
       proc,
       close: async () => {
         await proc.stop(10_000)
+        watchdog.kill()
         dir.remove()
       },
     }
   }
+}
+
+/**
+ * If this process dies without close() (a killed or timed-out test file), a detached shell stops the
+ * JVM it started (by PID) and removes its temp dir, so no ZooKeeper outlives the test run.
+ */
+function startWatchdog(jvmPid: number, dir: string): {kill(): void} {
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${jvmPid} 2>/dev/null; do sleep 1; done; ` +
+    `kill ${jvmPid} 2>/dev/null; sleep 2; kill -9 ${jvmPid} 2>/dev/null; rm -rf '${dir.replaceAll("'", "")}'`
+  const child = spawn('bash', ['-c', script], {detached: true, stdio: 'ignore'})
+  child.unref()
+  return {kill: () => void (child.exitCode === null && child.kill('SIGKILL'))}
 }
 
 function ownedDir(path: string): {path: string; remove(): void} {
