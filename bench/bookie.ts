@@ -32,8 +32,8 @@ import {TurnBatchedWriter} from '../src/engine/bookie/server/wire-client.js'
 import {crc32c} from '../src/engine/common/crc32c.js'
 import {BookieStatus} from '../src/engine/protocol/bookie/codes.js'
 import {ENTRY_HEADER_BYTES, encodeEntry} from '../src/engine/protocol/bookie/entry.js'
-import {FrameDecoder} from '../src/engine/protocol/bookie/frame-decoder.js'
-import {BookieOp, encodeRequest, FRAME_BODY_BYTES_MAX, HEADER_BYTES} from '../src/engine/protocol/bookie/wire.js'
+import {BookieOp, encodeRequest, FRAME_BODY_BYTES_MAX} from '../src/engine/protocol/bookie/wire.js'
+import {FrameDecoder} from '../src/engine/net/frame-decoder.js'
 import {ZKClient} from '../src/engine/zookeeper/client/zk-client.js'
 
 const KEY = Buffer.from('bench-master-key')
@@ -112,7 +112,7 @@ async function scrape(statsPort: number): Promise<{fsyncs: number; fsyncP50Ms: n
 /** A closed-loop add sender over one connection. */
 class AddSender {
   private readonly socket: Socket
-  private readonly decoder = new FrameDecoder({bodyBytesMax: FRAME_BODY_BYTES_MAX, bodyBytesMin: HEADER_BYTES})
+  private readonly decoder = new FrameDecoder({frameBytesMax: FRAME_BODY_BYTES_MAX})
   private readonly sentAtMs = new Map<number, number>()
   private nextRequestId = 1
   private nextEntryId = 0
@@ -134,7 +134,10 @@ class AddSender {
     const entry = encodeEntry({ledgerId, entryId: 0, lac: -1, length: 0, payload: Buffer.alloc(entryBytes, 0x61)})
     this.template = encodeRequest({op: BookieOp.ADD_ENTRY, requestId: 0, recovery: false, masterKey: KEY, entry, ledgerId, entryId: 0})
     this.entryOffset = this.template.length - entry.length
-    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk, (body) => this.onResponse(body)))
+    socket.on('data', (chunk: Buffer) => {
+      this.decoder.push(chunk)
+      for (let body = this.decoder.next(); body !== undefined; body = this.decoder.next()) this.onResponse(body)
+    })
   }
 
   private sendOne(): void {

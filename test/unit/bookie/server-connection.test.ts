@@ -4,9 +4,9 @@ import {after, describe, it} from 'node:test'
 
 import {BookieServer} from '../../../src/engine/bookie/server/bookie-server.js'
 import {MetricsRegistry} from '../../../src/engine/metrics/registry.js'
+import {FrameDecoder} from '../../../src/engine/net/frame-decoder.js'
 import {BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {encodeEntry} from '../../../src/engine/protocol/bookie/entry.js'
-import {FrameDecoder} from '../../../src/engine/protocol/bookie/frame-decoder.js'
 import {
   BookieOp,
   type BookieRequest,
@@ -52,7 +52,7 @@ class TestClient {
   /** Socket write() calls the server made towards this client. */
   serverWrites = 0
   readonly end: Duplex
-  private readonly decoder = new FrameDecoder({bodyBytesMax: FRAME_BODY_BYTES_MAX, bodyBytesMin: HEADER_BYTES})
+  private readonly decoder = new FrameDecoder({frameBytesMax: FRAME_BODY_BYTES_MAX})
 
   constructor(server: BookieServer) {
     const [clientEnd, serverEnd] = duplexPair()
@@ -62,12 +62,13 @@ class TestClient {
       this.serverWrites++
       return write(chunk, ...rest)
     }) as typeof serverEnd.write
-    clientEnd.on('data', (chunk: Buffer) =>
-      this.decoder.push(chunk, (body) => {
+    clientEnd.on('data', (chunk: Buffer) => {
+      this.decoder.push(chunk)
+      for (let body = this.decoder.next(); body !== undefined; body = this.decoder.next()) {
         this.rawFrames.push(Buffer.from(body))
         if (body.length > HEADER_BYTES || peekHeader(body)!.flagsOrStatus === BookieStatus.OK) this.responses.push(decodeResponse(body))
-      }),
-    )
+      }
+    })
     clientEnd.on('end', () => (this.ended = true))
     clientEnd.on('close', () => (this.ended = true))
     server.handleConnection(serverEnd)
@@ -164,7 +165,8 @@ describe('bookie > server connection', () => {
     core.holding = true
     const server = newServer(core, 8)
     const c = new TestClient(server)
-    for (let i = 0; i < 50; i++) c.send(add(i + 1, 2, i))
+    // All 50 in one chunk: the server must stop handing frames to the core at the bound, mid-chunk.
+    c.send(...Array.from({length: 50}, (_, i) => add(i + 1, 2, i)))
     await waitFor(() => core.heldCount === 8)
     // Give the stream a chance to deliver more if it were (wrongly) still reading.
     await new Promise((r) => setImmediate(r))

@@ -20,8 +20,8 @@ import {type Clock, systemClock} from '../../common/clock.js'
 import {DlogError, errorMessage} from '../../common/errors.js'
 import {type Logger, silentLogger} from '../../common/logger.js'
 import {type MetricsRegistry, newMetricsRegistry} from '../../metrics/registry.js'
+import {FrameDecoder} from '../../net/frame-decoder.js'
 import {BookieError, BookieStatus} from '../../protocol/bookie/codes.js'
-import {FrameDecoder, FrameLengthError} from '../../protocol/bookie/frame-decoder.js'
 import {
   BOOKIE_PROTOCOL_VERSION,
   BookieFrameError,
@@ -31,7 +31,6 @@ import {
   decodeRequest,
   encodeHeaderOnlyResponse,
   FRAME_BODY_BYTES_MAX,
-  HEADER_BYTES,
 } from '../../protocol/bookie/wire.js'
 import type {BookieCore} from '../types.js'
 import {ResponseWriter} from './response-writer.js'
@@ -102,7 +101,7 @@ class BookieConnection {
   readonly remote: string
   private readonly socket: ConnectionSocket
   private readonly server: BookieServer
-  private readonly decoder = new FrameDecoder({bodyBytesMax: FRAME_BODY_BYTES_MAX, bodyBytesMin: HEADER_BYTES})
+  private readonly decoder = new FrameDecoder({frameBytesMax: FRAME_BODY_BYTES_MAX})
   private readonly writer: ResponseWriter
   /** In flight, long polls included (the bound), and without them (what shutdown waits for). */
   private outstanding = 0
@@ -137,11 +136,23 @@ class BookieConnection {
 
   private onData(chunk: Buffer): void {
     if (this.stopped) return
-    try {
-      this.decoder.push(chunk, (body) => this.onFrame(body))
-    } catch (e) {
-      // Only FrameLengthError escapes: the byte stream has lost its framing.
-      this.reject(e instanceof FrameLengthError ? e.message : errorMessage(e))
+    this.decoder.push(chunk)
+    this.drainFrames()
+  }
+
+  /** Handles buffered frames until none is complete or the connection must stop reading (the bound). */
+  private drainFrames(): void {
+    while (!this.stopped && !this.readPaused && !this.closed) {
+      let body: Buffer | undefined
+      try {
+        body = this.decoder.next()
+      } catch (e) {
+        // A length over the limit: the byte stream has lost its framing.
+        this.reject(errorMessage(e))
+        return
+      }
+      if (body === undefined) return
+      this.onFrame(body)
     }
   }
 
@@ -324,6 +335,8 @@ class BookieConnection {
     } else if (!over && this.readPaused) {
       this.readPaused = false
       this.socket.resume()
+      // Frames that arrived with the chunk that crossed the bound are still buffered.
+      if (this.decoder.bufferedBytes > 0) setImmediate(() => this.drainFrames())
     }
   }
 

@@ -11,8 +11,8 @@ import {connect, type Socket} from 'node:net'
 
 import {deferred, type Deferred} from '../../common/deferred.js'
 import {DlogError, errorMessage, TimeoutError} from '../../common/errors.js'
+import {FrameDecoder} from '../../net/frame-decoder.js'
 import {BookieError, BookieStatus, bookieStatusName} from '../../protocol/bookie/codes.js'
-import {FrameDecoder} from '../../protocol/bookie/frame-decoder.js'
 import {
   type AddEntryWireResponse,
   BookieOp,
@@ -83,7 +83,7 @@ interface Pending {
 export class BookieWireClient {
   readonly address: string
   private readonly socket: Socket
-  private readonly decoder = new FrameDecoder({bodyBytesMax: FRAME_BODY_BYTES_MAX, bodyBytesMin: HEADER_BYTES})
+  private readonly decoder = new FrameDecoder({frameBytesMax: FRAME_BODY_BYTES_MAX})
   private readonly pending = new Map<number, Pending>()
   private readonly requestTimeoutMs: number
   private readonly outstandingMax: number
@@ -102,7 +102,8 @@ export class BookieWireClient {
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => {
       try {
-        this.decoder.push(chunk, (body) => this.onFrame(body))
+        this.decoder.push(chunk)
+        for (let body = this.decoder.next(); body !== undefined; body = this.decoder.next()) this.onFrame(body)
       } catch (e) {
         this.fail(new BookieConnectionError(`bad frame from bookie ${this.address}: ${errorMessage(e)}`, {cause: e}))
       }

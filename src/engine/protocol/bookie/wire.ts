@@ -7,7 +7,7 @@
  * request; responses come back in any order and are matched by requestId (a bookie answers a read
  * before an add still waiting for its journal fsync).
  *
- *   Frame     { length uint32 BE | body (length bytes, HEADER_BYTES..FRAME_BODY_BYTES_MAX) }
+ *   Frame     { length int32 BE | body (length bytes, HEADER_BYTES..FRAME_BODY_BYTES_MAX) }
  *   Request   { version uint8 = 1 | opcode uint8 | flags uint16 BE  | requestId uint32 BE | fields }
  *   Response  { version uint8 = 1 | opcode uint8 | status uint16 BE | requestId uint32 BE | fields }
  *
@@ -48,9 +48,10 @@
 import {InvalidInputError} from '../../common/errors.js'
 import {BookieStatus} from './codes.js'
 import {ENTRY_HEADER_BYTES} from './entry.js'
-import {FRAME_LENGTH_BYTES} from './frame-decoder.js'
 
 export const BOOKIE_PROTOCOL_VERSION = 1
+/** The frame's length prefix (the framing of net/frame-decoder.ts, shared by our TCP protocols). */
+export const FRAME_LENGTH_BYTES = 4
 export const HEADER_BYTES = 8
 /** Largest frame body (BookKeeper's nettyMaxFrameSizeBytes default): checked before allocating. */
 export const FRAME_BODY_BYTES_MAX = 5 * 1024 * 1024

@@ -3,9 +3,9 @@ import {describe, it} from 'node:test'
 
 import fc from 'fast-check'
 
+import {FrameDecoder} from '../../../../src/engine/net/frame-decoder.js'
 import {BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
 import {encodeEntry} from '../../../../src/engine/protocol/bookie/entry.js'
-import {FrameDecoder, FrameLengthError} from '../../../../src/engine/protocol/bookie/frame-decoder.js'
 import {
   BOOKIE_PROTOCOL_VERSION,
   BookieFrameError,
@@ -176,17 +176,18 @@ describe('protocol > bookie wire', () => {
   })
 })
 
-describe('protocol > bookie frame decoder', () => {
-  it('reassembles frames from any chunking', () => {
+describe('protocol > bookie frames over the shared framing (net/frame-decoder)', () => {
+  it('reassembles pipelined requests from any chunking', () => {
     fc.assert(
       fc.property(fc.array(request, {maxLength: 20}), fc.array(fc.integer({min: 1, max: 64}), {minLength: 1}), (reqs, sizes) => {
         const stream = Buffer.concat(reqs.map(encodeRequest))
-        const dec = new FrameDecoder({bodyBytesMax: FRAME_BODY_BYTES_MAX, bodyBytesMin: HEADER_BYTES})
+        const dec = new FrameDecoder({frameBytesMax: FRAME_BODY_BYTES_MAX})
         const got: BookieRequest[] = []
         let off = 0
         for (let i = 0; off < stream.length; i++) {
           const n = sizes[i % sizes.length]!
-          dec.push(stream.subarray(off, off + n), (b) => got.push(decodeRequest(b)))
+          dec.push(stream.subarray(off, off + n))
+          for (let b = dec.next(); b !== undefined; b = dec.next()) got.push(decodeRequest(b))
           off += n
         }
         assert.deepEqual(got, reqs)
@@ -194,18 +195,5 @@ describe('protocol > bookie frame decoder', () => {
       }),
       {numRuns: 300},
     )
-  })
-
-  it('checks the declared length before waiting for or allocating the body', () => {
-    const dec = new FrameDecoder({bodyBytesMax: 1024, bodyBytesMin: HEADER_BYTES})
-    const huge = Buffer.alloc(4)
-    huge.writeUInt32BE(0xffff_ffff)
-    assert.throws(() => dec.push(huge, () => assert.fail('no frame')), (e: unknown) => e instanceof FrameLengthError && e.lengthBytes === 0xffff_ffff)
-    const tiny = new FrameDecoder({bodyBytesMax: 1024, bodyBytesMin: HEADER_BYTES})
-    assert.throws(() => tiny.push(Buffer.from([0, 0, 0, 2, 1, 1]), () => {}), /shorter than the minimum/)
-    // A split length prefix is checked as soon as its four bytes are in.
-    const split = new FrameDecoder({bodyBytesMax: 1024})
-    split.push(Buffer.from([0, 0]), () => {})
-    assert.throws(() => split.push(Buffer.from([0x10, 0x00]), () => {}), FrameLengthError)
   })
 })
