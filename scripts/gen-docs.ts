@@ -25,8 +25,12 @@ const ENVIRONMENT: [string, string][] = [
 
 type CachedCommand = Command.Loadable
 
+/** oclif ids use ':' between topic and command; users type a space, files use a dash. */
+const shownId = (id: string) => id.replaceAll(':', ' ')
+const fileId = (id: string) => id.replaceAll(':', '-').replaceAll(' ', '-')
+
 function renderTemplate(s: string, id: string): string {
-  return s.replaceAll('<%= config.bin %>', 'dlog').replaceAll('<%= command.id %>', id)
+  return s.replaceAll('<%= config.bin %>', 'dlog').replaceAll('<%= command.id %>', shownId(id))
 }
 
 function exampleLines(cmd: CachedCommand): {description?: string; command: string}[] {
@@ -43,7 +47,7 @@ function flagSynopsis(name: string, f: Command.Flag.Cached): string {
 function usage(cmd: CachedCommand): string {
   const args = Object.entries(cmd.args ?? {}).map(([n, a]) => (a.required ? n.toUpperCase() : `[${n.toUpperCase()}]`))
   const hasFlags = Object.values(cmd.flags ?? {}).some((f) => !f.hidden)
-  return ['dlog', cmd.id, ...args, hasFlags ? '[FLAGS]' : ''].filter(Boolean).join(' ')
+  return ['dlog', shownId(cmd.id), ...args, hasFlags ? '[FLAGS]' : ''].filter(Boolean).join(' ')
 }
 
 // ------------------------------------------------------------------------------------------- roff
@@ -57,7 +61,7 @@ function roffEscape(s: string): string {
 }
 
 function manPage(cmd: CachedCommand, date: string): string {
-  const name = `dlog-${cmd.id.replaceAll(' ', '-')}`
+  const name = `dlog-${fileId(cmd.id)}`
   const out: string[] = [`.TH ${name.toUpperCase()} 1 "${date}" "dlog" "dlog manual"`]
   out.push('.SH NAME', `${roffEscape(name)} \\- ${roffEscape(cmd.summary ?? '')}`)
   out.push('.SH SYNOPSIS', `.B ${roffEscape(usage(cmd))}`)
@@ -93,21 +97,21 @@ function indexPage(cmds: CachedCommand[], date: string, description: string): st
   const out = [`.TH DLOG 1 "${date}" "dlog" "dlog manual"`, '.SH NAME', `dlog \\- ${roffEscape(description)}`]
   out.push('.SH SYNOPSIS', '.B dlog', '.I COMMAND', '[FLAGS]')
   out.push('.SH COMMANDS')
-  for (const c of cmds) out.push('.TP', `.B dlog ${roffEscape(c.id)}`, roffEscape(c.summary ?? ''))
+  for (const c of cmds) out.push('.TP', `.B dlog ${roffEscape(shownId(c.id))}`, roffEscape(c.summary ?? ''))
   out.push('.SH ENVIRONMENT')
   for (const [k, v] of ENVIRONMENT) out.push('.TP', `.B ${k}`, roffEscape(v))
   out.push('.SH EXIT STATUS')
   for (const [code, help] of Object.entries(EXIT_CODE_HELP)) out.push('.TP', `.B ${code}`, roffEscape(help))
-  out.push('.SH SEE ALSO', cmds.map((c) => `.BR dlog\\-${roffEscape(c.id.replaceAll(' ', '-'))} (1)`).join(',\n'))
+  out.push('.SH SEE ALSO', cmds.map((c) => `.BR dlog\\-${roffEscape(fileId(c.id))} (1)`).join(',\n'))
   return out.join('\n') + '\n'
 }
 
 // ------------------------------------------------------------------------------------------- README
 function readmeSection(cmds: CachedCommand[]): string {
   const out: string[] = ['']
-  for (const c of cmds) out.push(`* [\`dlog ${c.id}\`](#dlog-${c.id.replaceAll(' ', '-')})`)
+  for (const c of cmds) out.push(`* [\`dlog ${shownId(c.id)}\`](#dlog-${fileId(c.id)})`)
   for (const c of cmds) {
-    out.push('', `### \`dlog ${c.id}\``, '', c.summary ?? '', '', '```', `USAGE`, `  $ ${usage(c)}`)
+    out.push('', `### \`dlog ${shownId(c.id)}\``, '', c.summary ?? '', '', '```', `USAGE`, `  $ ${usage(c)}`)
     const args = Object.entries(c.args ?? {})
     if (args.length > 0) {
       out.push('', 'ARGUMENTS')
@@ -142,7 +146,7 @@ const date = '2026-11-23'
 
 const wanted = new Map<string, string>()
 wanted.set('man/dlog.1', indexPage(cmds, date, pkg.description))
-for (const c of cmds) wanted.set(`man/dlog-${c.id.replaceAll(' ', '-')}.1`, manPage(c, date))
+for (const c of cmds) wanted.set(`man/dlog-${fileId(c.id)}.1`, manPage(c, date))
 
 const stale: string[] = []
 const manDir = join(root, 'man')
