@@ -358,16 +358,17 @@ function checkKey(key: Buffer): void {
   }
 }
 
-function writeHeader(buf: Buffer, bodyBytes: number, op: number, flagsOrStatus: number, requestId: number): number {
+/** Writes length prefix + header at `at` (0 unless encoding into a shared buffer); returns the offset after it. */
+function writeHeader(buf: Buffer, bodyBytes: number, op: number, flagsOrStatus: number, requestId: number, at = 0): number {
   if (bodyBytes > FRAME_BODY_BYTES_MAX) {
     throw new InvalidInputError(`frame of ${bodyBytes} bytes exceeds the limit of ${FRAME_BODY_BYTES_MAX} bytes`)
   }
-  buf.writeUInt32BE(bodyBytes, 0)
-  buf[4] = BOOKIE_PROTOCOL_VERSION
-  buf[5] = op
-  buf.writeUInt16BE(flagsOrStatus, 6)
-  buf.writeUInt32BE(requestId >>> 0, 8)
-  return FRAME_LENGTH_BYTES + HEADER_BYTES
+  buf.writeUInt32BE(bodyBytes, at)
+  buf[at + 4] = BOOKIE_PROTOCOL_VERSION
+  buf[at + 5] = op
+  buf.writeUInt16BE(flagsOrStatus, at + 6)
+  buf.writeUInt32BE(requestId >>> 0, at + 8)
+  return at + FRAME_LENGTH_BYTES + HEADER_BYTES
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -563,47 +564,47 @@ function requireField<T>(v: T | undefined, field: string): T {
 export function encodeResponseInto(out: Buffer, offset: number, resp: BookieResponse, opts: {withoutEntry?: boolean} = {}): number {
   const total = responseBytes(resp)
   const ok = resp.status === BookieStatus.OK
-  const head = out.subarray(offset)
-  let o = writeHeader(head, total - FRAME_LENGTH_BYTES, resp.op, resp.status, resp.requestId)
+  // Absolute offsets into `out`: no per-response view allocation on the ack path.
+  let o = writeHeader(out, total - FRAME_LENGTH_BYTES, resp.op, resp.status, resp.requestId, offset)
   let entry: Buffer | undefined
   switch (resp.op) {
     case BookieOp.ADD_ENTRY:
-      o = writeInt64(head, o, resp.ledgerId)
-      o = writeInt64(head, o, resp.entryId)
+      o = writeInt64(out, o, resp.ledgerId)
+      o = writeInt64(out, o, resp.entryId)
       break
     case BookieOp.READ_ENTRY:
-      o = writeInt64(head, o, resp.ledgerId)
-      o = writeInt64(head, o, resp.entryId)
+      o = writeInt64(out, o, resp.ledgerId)
+      o = writeInt64(out, o, resp.entryId)
       if (ok) entry = resp.entry
       break
     case BookieOp.READ_LAC:
     case BookieOp.FENCE:
-      o = writeInt64(head, o, resp.ledgerId)
-      if (ok) o = writeInt64(head, o, requireField(resp.lac, 'lac'))
+      o = writeInt64(out, o, resp.ledgerId)
+      if (ok) o = writeInt64(out, o, requireField(resp.lac, 'lac'))
       break
     case BookieOp.WRITE_LAC:
-      o = writeInt64(head, o, resp.ledgerId)
+      o = writeInt64(out, o, resp.ledgerId)
       break
     case BookieOp.BOOKIE_INFO:
       if (ok) {
         const info = requireField(resp.info, 'info')
-        o = writeInt64(head, o, info.freeDiskBytes)
-        o = writeInt64(head, o, info.totalDiskBytes)
-        head[o++] = info.readOnly ? INFO_STATE_READ_ONLY : 0
+        o = writeInt64(out, o, info.freeDiskBytes)
+        o = writeInt64(out, o, info.totalDiskBytes)
+        out[o++] = info.readOnly ? INFO_STATE_READ_ONLY : 0
       }
       break
     case BookieOp.LONG_POLL_READ:
-      o = writeInt64(head, o, resp.ledgerId)
-      o = writeInt64(head, o, resp.entryId)
+      o = writeInt64(out, o, resp.ledgerId)
+      o = writeInt64(out, o, resp.entryId)
       if (ok) {
-        o = writeInt64(head, o, requireField(resp.lac, 'lac'))
-        head[o++] = resp.entry ? 1 : 0
+        o = writeInt64(out, o, requireField(resp.lac, 'lac'))
+        out[o++] = resp.entry ? 1 : 0
         entry = resp.entry
       }
       break
   }
-  if (entry && !opts.withoutEntry) o += entry.copy(head, o)
-  return offset + o
+  if (entry && !opts.withoutEntry) o += entry.copy(out, o)
+  return o
 }
 
 /** Encodes a response as a complete frame. */
