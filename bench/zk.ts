@@ -9,7 +9,7 @@
  *
  * Workload: SESSIONS (16) sessions, each its own ZKClient (node-zookeeper-client), each keeping DEPTH
  * (4) requests in flight in a closed loop for SECS seconds after WARMUP_MS: 20% create (100 B, under
- * the session's own parent; once it holds NODES_MAX nodes a create becomes a delete), 40% getData,
+ * the session's own parent, pre-filled to NODES_MAX nodes; at the cap a create becomes a delete), 40% getData,
  * 25% setData (100 B), 15% getChildren of the session's parent. The clients all run in this process,
  * so the client library's cost is part of both numbers (equally).
  *
@@ -113,8 +113,13 @@ async function workload(connectString: string, o: Required<Omit<ZKBenchOptions, 
         const parent = `/bench/s${i}`
         await zk.create(parent)
         const nodes: string[] = []
-        // Seed a few nodes so reads have something to read from the start.
-        for (let n = 0; n < 8; n++) nodes.push(await zk.create(`${parent}/n-`, data, 'persistent_sequential'))
+        // Fill the session to its node cap before anything is measured (pipelined, in batches), so from
+        // the first measured op the create/delete alternation at the cap depends only on the op
+        // sequence, never on how fast the server got there: both servers run the same mix.
+        for (let n = 0; n < o.nodesMax; n += 64) {
+          const batch = Array.from({length: Math.min(64, o.nodesMax - n)}, () => zk.create(`${parent}/n-`, data, 'persistent_sequential'))
+          nodes.push(...(await Promise.all(batch)))
+        }
         return {zk, parent, nodes}
       }),
     )
