@@ -131,6 +131,11 @@ export class ServerConnection implements Watcher {
     return this.session === null ? null : this.session.id
   }
 
+  /** Reading is paused because replies wait for durability or for the client to read them. */
+  get isReadPaused(): boolean {
+    return this.readPaused
+  }
+
   get isOpen(): boolean {
     return this.state === 'handshake' || this.state === 'connected'
   }

@@ -106,6 +106,8 @@ export interface ZKServerStats {
   latencyMaxMs: number
   /** Connections refused by maxClientCnxns. */
   rejectedConnections: number
+  /** Connections not reading requests right now (backpressure: output or durability backlog). */
+  readPausedConnections: number
   snapshotsTaken: number
   /** Set when the store failed and the server stopped serving. */
   failure: string | undefined
@@ -607,10 +609,12 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
 
   stats(): ZKServerStats {
     let outstanding = 0
+    let paused = 0
     let received = this.retiredPacketsReceived
     let sent = this.retiredPacketsSent
     for (const c of this.connections) {
       outstanding += c.outstanding
+      if (c.isReadPaused) paused++
       received += c.packetsReceived
       sent += c.packetsSent
     }
@@ -631,6 +635,7 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
       latencyAvgMs: this.latencyCount === 0 ? 0 : this.latencyTotalMs / this.latencyCount,
       latencyMaxMs: this.latencyMaxMs,
       rejectedConnections: this.rejectedConnections,
+      readPausedConnections: paused,
       snapshotsTaken: this.snapshotsTaken,
       failure: this.failure === null ? undefined : this.failure.message,
     }

@@ -26,6 +26,8 @@ export class FakeSocket extends EventEmitter {
   writableLength = 0
   destroyed = false
   paused = false
+  /** The peer stopped reading: written bytes stay queued in writableLength. */
+  stalled = false
   readonly written: Buffer[] = []
 
   setNoDelay(): void {}
@@ -36,6 +38,10 @@ export class FakeSocket extends EventEmitter {
     this.paused = false
   }
   write(b: Buffer): boolean {
+    if (this.stalled) {
+      this.writableLength += b.length
+      return false
+    }
     this.written.push(Buffer.from(b))
     return true
   }

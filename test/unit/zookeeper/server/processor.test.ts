@@ -16,6 +16,7 @@ import {
   encodeSetDataRequest,
   encodeSetWatches,
   type JuteWriter,
+  JuteWriter as JuteWriterImpl,
   type MultiOp,
   OPEN_ACL_UNSAFE,
   readACLVector,
@@ -39,6 +40,15 @@ const pathWatch = (path: string, watch = false) => (w: JuteWriter) => encodePath
 const setData = (path: string, data: string | null, version = -1) => (w: JuteWriter) =>
   encodeSetDataRequest(w, {path, data: data === null ? null : Buffer.from(data), version})
 const multi = (ops: MultiOp[]) => (w: JuteWriter) => encodeMultiRequest(w, ops)
+
+function frameOf(xid: number, type: number, body: (w: JuteWriter) => void): Buffer {
+  const w = new JuteWriterImpl(64)
+  const at = w.beginFrame()
+  w.int(xid).int(type)
+  body(w)
+  w.endFrame(at)
+  return w.finish()
+}
 
 function createdPath(c: Client, path: string, flags = 0): string {
   const r = c.call(ZKOpCode.CREATE, create(path, {flags}))
@@ -458,5 +468,34 @@ describe('zookeeper/server > sessions, auth and odd requests', () => {
     assert.deepEqual(c.call(ZKOpCode.GET_EPHEMERALS, (w) => encodePathRequest(w, {path: '/g'})).body.stringVector(), ['/g/a'])
     const who = c.call(ZKOpCode.WHO_AM_I).body
     assert.deepEqual([who.int(), who.string(), who.string()], [1, 'ip', '127.0.0.1'])
+  })
+
+  it('closes a connection whose unsent output passes outputBytesMax instead of buffering without bound', () => {
+    const h = new Harness()
+    h.limits.outputBytesMax = 10_000
+    const c = h.connect()
+    c.call(ZKOpCode.CREATE, create('/blob', {data: Buffer.alloc(4000)}))
+    c.socket.stalled = true // the client stopped reading: the socket keeps what it could not send
+    c.request(ZKOpCode.GET_DATA, pathWatch('/blob'))
+    c.request(ZKOpCode.GET_DATA, pathWatch('/blob'))
+    assert.equal(c.socket.destroyed, false, 'two replies (8 KB) fit')
+    c.request(ZKOpCode.GET_DATA, pathWatch('/blob'))
+    assert.ok(c.socket.destroyed)
+    assert.ok(h.logLines.some((l) => l.message === 'closing connection' && String(l.attrs.reason).includes('client not reading')))
+  })
+
+  it('stops reading while too many replies wait for durability, and resumes as they are released', () => {
+    const h = new Harness()
+    h.limits.outstandingRequestsMax = 3
+    const c = h.connect()
+    h.autoDurable = false
+    for (let i = 0; i < 5; i++) c.sendBytes(frameOf(i, ZKOpCode.CREATE, create(`/o${i}`)))
+    assert.equal(c.conn.outstanding, 3)
+    assert.ok(c.socket.paused && c.conn.isReadPaused)
+    h.makeDurable()
+    // The harness flushes synchronously; released replies let the connection read the last two.
+    assert.equal(c.conn.isReadPaused, false)
+    h.makeDurable()
+    assert.deepEqual(events(c.replies()), [0, 1, 2, 3, 4].map((i) => `reply ${i} err 0`))
   })
 })
