@@ -52,6 +52,8 @@ export interface BookieBenchRow {
   journalFsyncP50Ms: number
   /** The bookie process's CPU use during the run (100 = one core). */
   cpuPercent: number
+  /** The benchmark client's CPU use (this process). */
+  clientCpuPercent: number
   rssMb: number
 }
 
@@ -195,14 +197,21 @@ async function runOne(port: number, statsPort: number, childPid: number, ledgerI
   const fsyncs0 = before.fsyncs
   sender.measuring = true
   const cpu0 = cpuSecondsOf(childPid)
+  const clientCpu0 = process.cpuUsage()
   const t0 = performance.now()
   await new Promise((r) => setTimeout(r, secs * 1000))
   sender.measuring = false
   const elapsedS = (performance.now() - t0) / 1000
   const cpuPercent = (100 * (cpuSecondsOf(childPid) - cpu0)) / elapsedS
+  const clientCpu = process.cpuUsage(clientCpu0)
+  const clientCpuPercent = (clientCpu.user + clientCpu.system) / 1e4 / elapsedS
   const after = await scrape(statsPort)
   const fsyncs = after.fsyncs - fsyncs0
-  if (process.env.BENCH_DEBUG) console.error(`response writes/s ${(after.responseWrites - before.responseWrites) / elapsedS}`)
+  if (process.env.BENCH_DEBUG) {
+    const text = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text()
+    console.error(`response writes/s ${(after.responseWrites - before.responseWrites) / elapsedS}`)
+    console.error(text.split('\n').filter((l) => /latency_ms\{|add_waiters|outstanding/.test(l)).join('\n'))
+  }
   const rssMb = rssMbOf(childPid)
   await sender.stop()
   socket.destroy()
@@ -220,6 +229,7 @@ async function runOne(port: number, statsPort: number, childPid: number, ledgerI
     entriesPerFsync: sender.acks / Math.max(1, fsyncs),
     journalFsyncP50Ms: after.fsyncP50Ms,
     cpuPercent,
+    clientCpuPercent,
     rssMb,
   }
 }
@@ -306,11 +316,11 @@ export function formatResult(r: BookieBenchResult): string {
     `bookie: ${r.via}`,
     `fdatasync (100 B, same disk): p50 ${f(r.fdatasync.p50Ms, 3)} ms, p99 ${f(r.fdatasync.p99Ms, 3)} ms, ${f(r.fdatasync.opsPerSec)} ops/s`,
     '',
-    '| entry | outstanding | adds/s | MB/s | p50 ms | p99 ms | fsyncs/s | entries/fsync | journal fsync p50 ms | bookie CPU % | bookie RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| entry | outstanding | adds/s | MB/s | p50 ms | p99 ms | fsyncs/s | entries/fsync | journal fsync p50 ms | bookie CPU % | client CPU % | bookie RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.entryBytes} B | ${x.outstanding} | ${f(x.addsPerSec)} | ${f(x.mbPerSec, 1)} | ${f(x.p50Ms, 3)} | ${f(x.p99Ms, 3)} | ${f(x.fsyncsPerSec)} | ${f(x.entriesPerFsync, 1)} | ${f(x.journalFsyncP50Ms, 3)} | ${f(x.cpuPercent)} | ${f(x.rssMb)} |`,
+        `| ${x.entryBytes} B | ${x.outstanding} | ${f(x.addsPerSec)} | ${f(x.mbPerSec, 1)} | ${f(x.p50Ms, 3)} | ${f(x.p99Ms, 3)} | ${f(x.fsyncsPerSec)} | ${f(x.entriesPerFsync, 1)} | ${f(x.journalFsyncP50Ms, 3)} | ${f(x.cpuPercent)} | ${f(x.clientCpuPercent)} | ${f(x.rssMb)} |`,
     ),
   ]
   const t256 = r.rows.find((x) => x.entryBytes === 100 && x.outstanding === 256)
