@@ -44,8 +44,8 @@ describe('bookie > service with ZooKeeper (fake core)', () => {
     ).config
   }
 
-  async function start(config: BookieServerConfig, core = new FakeBookieCore()): Promise<BookieService> {
-    const s = await BookieService.start({config, openCore: async () => Object.assign(core, {close: async () => {}})})
+  async function start(config: BookieServerConfig, core = new FakeBookieCore(), onFatal?: (reason: string) => void): Promise<BookieService> {
+    const s = await BookieService.start({config, openCore: async () => Object.assign(core, {close: async () => {}}), readOnlyPollMs: 20, onFatal})
     services.push(s)
     return s
   }
@@ -153,5 +153,14 @@ describe('bookie > service with ZooKeeper (fake core)', () => {
     const c = await BookieWireClient.connect({host: '127.0.0.1', port: ro.port})
     assert.equal((await c.info()).readOnly, true)
     await c.close()
+  })
+
+  it('without readOnlyModeEnabled, a core turning read-only stops the bookie instead', async () => {
+    const core = new FakeBookieCore()
+    let fatal: string | undefined
+    await start(conf('b5', 'readOnlyModeEnabled=false'), core, (reason) => (fatal = reason))
+    core.readOnly = true
+    await waitFor(() => fatal, {what: 'onFatal'})
+    assert.match(fatal!, /readOnlyModeEnabled is false: shutting down/)
   })
 })
