@@ -12,6 +12,8 @@ import {assert} from '../../common/assert.js'
 
 const TWO_POW_32 = 2 ** 32
 const WRITER_BYTES_DEFAULT = 4096
+/** Strings up to this many UTF-16 units try the ASCII fast path in ustring(). */
+const ASCII_FAST_PATH_CHARS_MAX = 256
 
 export class JuteWriter {
   private buf: Buffer
@@ -88,6 +90,25 @@ export class JuteWriter {
 
   ustring(s: string | null | undefined): this {
     if (s === null || s === undefined) return this.int(-1)
+    const n = s.length
+    if (n <= ASCII_FAST_PATH_CHARS_MAX) {
+      // Paths and child names are short and nearly always ASCII: copying the char codes in JS beats
+      // two native calls (byteLength + write) per string. Anything else takes the general path.
+      this.ensure(4 + n)
+      const buf = this.buf
+      const start = this.pos + 4
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[start + i] = c
+      }
+      if (i === n) {
+        buf.writeInt32BE(n, this.pos)
+        this.pos = start + n
+        return this
+      }
+    }
     const bytes = Buffer.byteLength(s)
     this.ensure(4 + bytes)
     this.buf.writeInt32BE(bytes, this.pos)
@@ -146,10 +167,31 @@ export class JuteWriter {
     return out
   }
 
-  /** A copy of everything pending, leaving the writer empty (for one-off records). */
+  /** A copy of the bytes written since position `at` (see beginFrame for positions). */
+  copyFrom(at: number): Buffer {
+    assert(at >= 0 && this.start + at <= this.pos, 'copyFrom past the end')
+    return Buffer.from(this.buf.subarray(this.start + at, this.pos))
+  }
+
+  /**
+   * Declares that no Buffer handed out by take() is referenced any more (e.g. the socket copied it all
+   * to the kernel synchronously), so the backing buffer can be reused from its start.
+   */
+  reclaim(): void {
+    if (this.start === 0) return
+    this.buf.copy(this.buf, 0, this.start, this.pos)
+    this.pos -= this.start
+    this.start = 0
+  }
+
+  /**
+   * A copy of everything pending, leaving the writer empty (for one-off records). Only for writers
+   * that never take(): the backing buffer is reused from its start.
+   */
   finish(): Buffer {
     const out = Buffer.from(this.buf.subarray(this.start, this.pos))
-    this.start = this.pos
+    this.start = 0
+    this.pos = 0
     return out
   }
 }

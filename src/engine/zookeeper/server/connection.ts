@@ -247,6 +247,9 @@ export class ServerConnection implements Watcher {
       const buf = this.out.take(bytes)
       this.takenBytes += bytes
       this.socket.write(buf)
+      // Nothing queued in the socket: the kernel took the bytes during write(), so the writer may
+      // reuse its buffer instead of allocating a new one (most writes on a healthy connection).
+      if (this.socket.writableLength === 0) this.out.reclaim()
     }
     if (this.closeWhenDrained && this.outstanding === 0 && this.out.length === 0) {
       this.finish()

@@ -45,8 +45,13 @@ export class DataNode {
   aversion: number
   ephemeralOwner: bigint
   children: JavaHashSet | null = null
-  /** The encoded vector<ustring> of children, kept until the children change. */
+  /**
+   * The encoded vector<ustring> of children, kept once they are read a few times without changing
+   * (a node whose children churn is encoded straight into each reply instead, allocating nothing).
+   */
   childrenEncoded: Buffer | null = null
+  /** getChildren calls since the children last changed. */
+  childrenReads = 0
 
   constructor(data: Buffer | null, acl: ACLList, zxid: number, timeMs: number, ephemeralOwner: bigint) {
     this.data = data
@@ -60,6 +65,12 @@ export class DataNode {
     this.cversion = 0
     this.aversion = 0
     this.ephemeralOwner = ephemeralOwner
+  }
+
+  /** The children changed: drop the cached encoding. */
+  childrenChanged(): void {
+    this.childrenEncoded = null
+    this.childrenReads = 0
   }
 
   get numChildren(): number {
@@ -217,7 +228,7 @@ export class DataTree {
       parent.pzxid = zxid
     }
     ;(parent.children ??= new JavaHashSet()).add(name)
-    parent.childrenEncoded = null
+    parent.childrenChanged()
     const node = new DataNode(data, this.aclCache.intern(acl), zxid, timeMs, ephemeralOwner)
     this.nodes.set(path, node)
     this.approximateDataBytes += nodeSize(path, data)
@@ -237,7 +248,7 @@ export class DataTree {
         if (this.ephemerals.get(ephemeralOwner)?.size === 0) this.ephemerals.delete(ephemeralOwner)
         if (prevChildren !== undefined) parent.children = prevChildren
         else parent.children?.delete(name)
-        parent.childrenEncoded = null
+        parent.childrenChanged()
         parent.cversion = prevCversion
         parent.pzxid = prevPzxid
       })
@@ -252,7 +263,7 @@ export class DataTree {
     assert(parent !== undefined && node !== undefined, `delete ${path}: node or parent missing`)
     const name = baseName(path)
     const position = parent.children === null ? -1 : parent.children.deleteReturningPosition(name)
-    parent.childrenEncoded = null
+    parent.childrenChanged()
     const prevPzxid = parent.pzxid
     if (zxid > parent.pzxid) parent.pzxid = zxid
     this.nodes.delete(path)
@@ -271,7 +282,7 @@ export class DataTree {
         this.nodes.set(path, node)
         this.approximateDataBytes += nodeSize(path, node.data)
         if (position >= 0) parent.children?.restoreAt(name, position)
-        parent.childrenEncoded = null
+        parent.childrenChanged()
         parent.pzxid = prevPzxid
         if (set !== undefined) {
           set.add(path)

@@ -26,7 +26,7 @@ import {
   encodeMultiResponse,
   JuteDecodeError,
   JuteReader,
-  JuteWriter,
+  type JuteWriter,
   type MultiResult,
   readMultiHeader,
   writeACLVector,
@@ -62,11 +62,12 @@ export interface ProcessorHost {
 }
 
 const NO_ZXID = -1
+/** getChildren calls on unchanged children before their encoding is cached. */
+const CHILDREN_CACHE_AFTER_READS = 4
 
 export class RequestProcessor {
   private readonly host: ProcessorHost
   private readonly reader = new JuteReader(Buffer.alloc(0))
-  private readonly scratch = new JuteWriter(4096)
   private readonly triggers: WatchTrigger[] = []
 
   constructor(host: ProcessorHost) {
@@ -262,14 +263,19 @@ export class RequestProcessor {
     this.end(conn, at)
   }
 
-  /** The node's children as an encoded vector<ustring>, cached until they change. */
-  private encodedChildren(node: DataNode): Buffer {
-    if (node.childrenEncoded === null) {
-      const w = this.scratch
-      w.stringVector(node.children === null ? [] : node.children.toArray())
-      node.childrenEncoded = w.finish()
+  /**
+   * Writes the node's children (vector<ustring>) into w: from the cache when there is one, else
+   * encoded in place, and cached once they are read a few times without changing (so nodes whose
+   * children churn cost no allocation, and read-mostly ones no re-encoding).
+   */
+  private writeChildren(w: JuteWriter, node: DataNode): void {
+    if (node.childrenEncoded !== null) {
+      w.raw(node.childrenEncoded)
+      return
     }
-    return node.childrenEncoded
+    const at = w.length
+    w.stringVector(node.children === null ? [] : node.children.toArray())
+    if (++node.childrenReads >= CHILDREN_CACHE_AFTER_READS) node.childrenEncoded = w.copyFrom(at)
   }
 
   private getChildren(conn: ServerConnection, xid: number, type: number, r: JuteReader): void {
@@ -278,7 +284,7 @@ export class RequestProcessor {
     if (node === undefined) return
     if (req.watch) this.host.childWatches.add(req.path, conn)
     const at = this.begin(conn, xid, ZKCode.OK)
-    conn.out.raw(this.encodedChildren(node))
+    this.writeChildren(conn.out, node)
     if (type === ZKOpCode.GET_CHILDREN2) node.writeStat(conn.out)
     this.end(conn, at)
   }
@@ -363,7 +369,7 @@ export class RequestProcessor {
         node.writeStat(w)
       } else {
         if (op.watch) this.host.childWatches.add(op.path, conn)
-        w.raw(this.encodedChildren(node))
+        this.writeChildren(w, node)
       }
     }
     writeMultiHeader(w, {type: -1, done: true, err: -1})

@@ -98,7 +98,7 @@ export class ZKDatabase {
       }
     }
     if (written !== this.tree.nodes.size) throw new Error(`snapshot wrote ${written} of ${this.tree.nodes.size} nodes`)
-    return w.finish()
+    return w.take() // the writer is dropped: hand out its bytes without copying a large snapshot
   }
 
   /** Rebuilds a database from a snapshot payload; throws JuteDecodeError on a malformed one. */
