@@ -3,9 +3,10 @@ import {after, before, describe, it} from 'node:test'
 
 import type {Event} from 'node-zookeeper-client'
 
+import {encodeCreateRequest, OPEN_ACL_UNSAFE, readStat, ZKOpCode} from '../../../src/engine/protocol/jute/index.js'
 import type {ZKServer} from '../../../src/engine/zookeeper/server/index.js'
 import {waitFor} from '../../helpers/wait-for.js'
-import {connectClient, runCleanup, startServer, type ZK, zkCode, zookeeper} from './server-helpers.js'
+import {connectClient, RawConn, runCleanup, startServer, type ZK, zkCode, zookeeper} from './server-helpers.js'
 
 const {CreateMode} = zookeeper
 
@@ -142,5 +143,28 @@ describe('zookeeper/server > node-zookeeper-client', () => {
     assert.ok(s.connectionCount >= 1)
     assert.equal(s.lastZxid, s.durableZxid)
     assert.equal(s.failure, undefined)
+  })
+})
+
+describe('zookeeper/server > containers', () => {
+  const cleanup: (() => Promise<void>)[] = []
+  after(() => runCleanup(cleanup))
+
+  it('deletes a container once it is empty after having had children; an unused one stays', async () => {
+    const server = await startServer(cleanup, {containerCheckIntervalMs: 50})
+    const raw = await RawConn.open(server.port)
+    cleanup.push(async () => raw.destroy())
+    await raw.handshake()
+    for (const [xid, path] of [[1, '/box'], [2, '/unused']] as const) {
+      raw.request(xid, ZKOpCode.CREATE_CONTAINER, (w) => encodeCreateRequest(w, {path, data: null, acl: [...OPEN_ACL_UNSAFE], flags: 4}))
+    }
+    const created = await raw.reply(1)
+    assert.equal(created.body.string(), '/box')
+    assert.equal(readStat(created.body).ephemeralOwner, 0n, 'clients see 0 as the owner of a container')
+    const zk = await connectClient(server, cleanup)
+    await zk.create('/box/item')
+    await zk.remove('/box/item')
+    await waitFor(async () => (await zk.exists('/box')) === null || undefined, {what: 'container reaped'})
+    assert.ok(await zk.exists('/unused'))
   })
 })

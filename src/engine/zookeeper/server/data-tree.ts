@@ -129,6 +129,8 @@ export class DataTree {
   readonly nodes = new Map<string, DataNode>()
   /** Session id → paths of its ephemeral nodes. */
   readonly ephemerals = new Map<bigint, Set<string>>()
+  /** Paths of container nodes (deleted by the server once empty after having had children). */
+  readonly containers = new Set<string>()
   readonly aclCache = new ACLCache()
   /** ZooKeeper's approximate data size: path lengths plus data lengths over all nodes. */
   approximateDataBytes = 0
@@ -232,7 +234,9 @@ export class DataTree {
     const node = new DataNode(data, this.aclCache.intern(acl), zxid, timeMs, ephemeralOwner)
     this.nodes.set(path, node)
     this.approximateDataBytes += nodeSize(path, data)
-    if (ephemeralOwner !== ZERO_ID && ephemeralOwner !== CONTAINER_OWNER) {
+    if (ephemeralOwner === CONTAINER_OWNER) {
+      this.containers.add(path)
+    } else if (ephemeralOwner !== ZERO_ID) {
       let set = this.ephemerals.get(ephemeralOwner)
       if (set === undefined) this.ephemerals.set(ephemeralOwner, (set = new Set()))
       set.add(path)
@@ -243,6 +247,7 @@ export class DataTree {
     if (undo !== null) {
       undo.push(() => {
         this.nodes.delete(path)
+        this.containers.delete(path)
         this.approximateDataBytes -= nodeSize(path, data)
         this.ephemerals.get(ephemeralOwner)?.delete(path)
         if (this.ephemerals.get(ephemeralOwner)?.size === 0) this.ephemerals.delete(ephemeralOwner)
@@ -269,6 +274,7 @@ export class DataTree {
     this.nodes.delete(path)
     this.approximateDataBytes -= nodeSize(path, node.data)
     const owner = node.ephemeralOwner
+    const wasContainer = this.containers.delete(path)
     const set = owner !== ZERO_ID ? this.ephemerals.get(owner) : undefined
     if (set !== undefined) {
       set.delete(path)
@@ -284,6 +290,7 @@ export class DataTree {
         if (position >= 0) parent.children?.restoreAt(name, position)
         parent.childrenChanged()
         parent.pzxid = prevPzxid
+        if (wasContainer) this.containers.add(path)
         if (set !== undefined) {
           set.add(path)
           this.ephemerals.set(owner, set)
@@ -348,6 +355,20 @@ export class DataTree {
     for (const path of paths) if (this.nodes.has(path)) this.deleteNode(path, zxid, triggers, null)
     this.ephemerals.delete(sessionId)
     return paths
+  }
+
+  /**
+   * Containers ZooKeeper's ContainerManager would delete now: empty, and they had children once
+   * (cversion > 0). At most `max` of them.
+   */
+  emptyContainers(max: number): string[] {
+    const out: string[] = []
+    for (const path of this.containers) {
+      if (out.length >= max) break
+      const node = this.nodes.get(path)
+      if (node !== undefined && node.numChildren === 0 && node.cversion > 0) out.push(path)
+    }
+    return out
   }
 
   /** Number of nodes below path (ZooKeeper's getAllChildrenNumber). */

@@ -316,9 +316,10 @@ export class RequestProcessor {
   }
 
   private getEphemerals(conn: ServerConnection, xid: number, r: JuteReader): void {
-    const prefix = decodePathRequest(r).path.trim()
+    const prefix = decodePathRequest(r).path
+    const all = prefix.trim() === '' || prefix.trim() === '/'
     const mine = conn.sessionId === null ? undefined : this.host.db.tree.ephemerals.get(conn.sessionId)
-    const paths = [...(mine ?? [])].filter((p) => prefix === '' || prefix === '/' || p.startsWith(prefix))
+    const paths = [...(mine ?? [])].filter((p) => all || p.startsWith(prefix))
     const at = this.begin(conn, xid, ZKCode.OK)
     conn.out.stringVector(paths)
     this.end(conn, at)

@@ -145,7 +145,9 @@ export class ZKDatabase {
       }
       tree.nodes.set(path, node)
       tree.approximateDataBytes += path.length + (data === null ? 0 : data.length)
-      if (node.ephemeralOwner !== 0n && node.ephemeralOwner !== CONTAINER_OWNER) {
+      if (node.ephemeralOwner === CONTAINER_OWNER) {
+        tree.containers.add(path)
+      } else if (node.ephemeralOwner !== 0n) {
         let set = tree.ephemerals.get(node.ephemeralOwner)
         if (set === undefined) tree.ephemerals.set(node.ephemeralOwner, (set = new Set()))
         set.add(path)

@@ -22,7 +22,7 @@
 import {createServer, type Server, type Socket} from 'node:net'
 
 import {assert} from '../../common/assert.js'
-import {type Clock, systemClock} from '../../common/clock.js'
+import {type Clock, systemClock, type TimerHandle} from '../../common/clock.js'
 import {DlogError, errorMessage, InvalidInputError} from '../../common/errors.js'
 import {type Logger, silentLogger} from '../../common/logger.js'
 import {cryptoRandom, type Random} from '../../common/random.js'
@@ -72,6 +72,11 @@ export interface ZKServerOptions {
   snapCount?: number
   /** Four-letter words answered (default srvr, ruok, stat, mntr; `*` = all); srvr is always answered. */
   fourLetterWhitelist?: string[]
+  /**
+   * How often empty containers (create -c) that once had children are deleted (default 60 s, like
+   * znode.container.checkIntervalMs).
+   */
+  containerCheckIntervalMs?: number
   /** A connection sending no ConnectRequest is closed after this long (default 10 s). */
   sessionlessTimeoutMs?: number
   /** Largest request payload (default jute.maxbuffer, 1048575). */
@@ -131,6 +136,7 @@ interface ResolvedOptions {
   persistence: ZKPersistence
   snapCount: number
   fourLetterWhitelist: ReadonlySet<string>
+  containerCheckIntervalMs: number
   limits: ConnectionLimits
   clock: Clock
   random: Random
@@ -138,6 +144,8 @@ interface ResolvedOptions {
 }
 
 const TELNET_CLOSE = 0xfff4fffd | 0
+/** ZooKeeper's znode.container.maxPerMinute default, applied per check. */
+const CONTAINER_DELETES_PER_CHECK_MAX = 10_000
 const ZERO_PASSWD = Buffer.alloc(ZK_PASSWD_BYTES)
 
 /** Fills in defaults and checks the options (one place for both). */
@@ -157,6 +165,7 @@ export function resolveZKServerOptions(opts: ZKServerOptions = {}): ResolvedOpti
     persistence: opts.persistence ?? new MemoryPersistence(),
     snapCount: opts.snapCount ?? 100_000,
     fourLetterWhitelist: new Set([...words, 'srvr']),
+    containerCheckIntervalMs: opts.containerCheckIntervalMs ?? 60_000,
     limits: {
       frameBytesMax: opts.frameBytesMax ?? ZK_FRAME_BYTES_MAX,
       outstandingRequestsMax: opts.outstandingRequestsMax ?? 1000,
@@ -173,6 +182,7 @@ export function resolveZKServerOptions(opts: ZKServerOptions = {}): ResolvedOpti
     ['minSessionTimeoutMs', minSessionTimeoutMs],
     ['maxSessionTimeoutMs', maxSessionTimeoutMs],
     ['snapCount', resolved.snapCount],
+    ['containerCheckIntervalMs', resolved.containerCheckIntervalMs],
     ['frameBytesMax', resolved.limits.frameBytesMax],
     ['outstandingRequestsMax', resolved.limits.outstandingRequestsMax],
     ['outputBytesHighWater', resolved.limits.outputBytesHighWater],
@@ -251,6 +261,7 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
   private retiredPacketsReceived = 0
   private retiredPacketsSent = 0
   private rejectedConnections = 0
+  private containerTimer: TimerHandle | null = null
   private latencyMinMs = Infinity
   private latencyMaxMs = 0
   private latencyTotalMs = 0
@@ -291,6 +302,7 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
       if (record.id >= next) next = record.id + 1n
     }
     this.nextSessionId = next
+    this.armContainerCheck()
     this.netServer = createServer((socket) => this.accept(socket))
     this.netServer.on('error', (e) => this.log.error('listener error', {error: errorMessage(e)}))
   }
@@ -468,6 +480,22 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
     this.log.info('session expired', {session: session.id, timeoutMs: session.timeoutMs})
     this.endSession(session.id)
     session.conn?.closeAfterOutput()
+  }
+
+  /** ContainerManager: deletes (through the txn log) containers that are empty after having had children. */
+  private armContainerCheck(): void {
+    const timer = this.clock.setTimeout(() => {
+      this.containerTimer = null
+      if (this.closed) return
+      if (this.failure === null) {
+        for (const path of this.db.tree.emptyContainers(CONTAINER_DELETES_PER_CHECK_MAX)) {
+          this.processor.commitWrite({timeMs: this.clock.nowMs(), op: {type: ZKOpCode.DELETE, path}})
+        }
+      }
+      this.armContainerCheck()
+    }, this.opts.containerCheckIntervalMs)
+    timer.unref()
+    this.containerTimer = timer
   }
 
   // ---- durability -------------------------------------------------------------------------------
@@ -666,6 +694,8 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
     if (this.closed) return
     this.closed = true
     this.tracker.stop()
+    if (this.containerTimer !== null) this.clock.clearTimeout(this.containerTimer)
+    this.containerTimer = null
     await new Promise<void>((resolve) => {
       this.netServer.close(() => resolve())
       for (const conn of [...this.connections]) conn.close('server shutting down')

@@ -16,7 +16,7 @@ import {
   ServerConnection,
 } from '../../../../src/engine/zookeeper/server/connection.js'
 import {type ProcessorHost, RequestProcessor} from '../../../../src/engine/zookeeper/server/request-processor.js'
-import type {Txn} from '../../../../src/engine/zookeeper/server/txn.js'
+import {CONTAINER_OWNER, type Txn} from '../../../../src/engine/zookeeper/server/txn.js'
 import {WatchManager} from '../../../../src/engine/zookeeper/server/watch-manager.js'
 import {ZKDatabase} from '../../../../src/engine/zookeeper/server/zk-database.js'
 
@@ -211,8 +211,9 @@ export function dumpTree(db: ZKDatabase, opts: {childOrder?: boolean} = {}): str
     )
   }
   const eph = [...db.tree.ephemerals].map(([s, p]) => `${s}:${[...p].sort().join(',')}`).sort()
+  const containers = [...db.tree.containers].sort().join(',')
   const sessions = [...db.sessions.values()].map((s) => `${s.id}/${s.timeoutMs}/${s.passwd.toString('hex')}`).sort()
-  return [...lines, `ephemerals ${eph.join(' ')}`, `sessions ${sessions.join(' ')}`, `zxid ${db.lastZxid}`].join('\n')
+  return [...lines, `containers ${containers}`, `ephemerals ${eph.join(' ')}`, `sessions ${sessions.join(' ')}`, `zxid ${db.lastZxid}`].join('\n')
 }
 
 /** Structural invariants of a tree: parent links, child sets, ephemeral index. Throws on the first break. */
@@ -235,6 +236,10 @@ export function checkTreeInvariants(db: ZKDatabase): void {
     if (owner > 0n && node.numChildren > 0) throw new Error(`ephemeral ${path} has children`)
   }
   if (childLinks !== tree.nodes.size - 1) throw new Error(`${childLinks} child links for ${tree.nodes.size} nodes`)
+  for (const [path, node] of tree.nodes) {
+    if ((node.ephemeralOwner === CONTAINER_OWNER) !== tree.containers.has(path)) throw new Error(`container index wrong for ${path}`)
+  }
+  for (const path of tree.containers) if (!tree.nodes.has(path)) throw new Error(`container index lists missing ${path}`)
   for (const [owner, paths] of tree.ephemerals) {
     for (const p of paths) if (tree.nodes.get(p)?.ephemeralOwner !== owner) throw new Error(`index lists ${p} for ${owner}`)
   }

@@ -22,6 +22,7 @@ const PATHS = ['/a', '/b', '/a/x', '/a/y', '/b/z', '/a/x/q', '/s-']
 
 type Step =
   | {kind: 'create'; client: number; path: string; flags: number; data: string | null}
+  | {kind: 'container'; client: number; path: string}
   | {kind: 'delete'; client: number; path: string; version: number}
   | {kind: 'set'; client: number; path: string; data: string; version: number}
   | {kind: 'acl'; client: number; path: string}
@@ -34,6 +35,7 @@ const client = fc.nat({max: 3})
 const step: fc.Arbitrary<Step> = fc.oneof(
   {weight: 5, arbitrary: fc.record({kind: fc.constant('create' as const), client, path, flags: fc.nat({max: 3}), data: fc.option(fc.string({maxLength: 4}), {nil: null})})},
   {weight: 2, arbitrary: fc.record({kind: fc.constant('delete' as const), client, path, version: fc.constantFrom(-1, 0, 1)})},
+  {weight: 1, arbitrary: fc.record({kind: fc.constant('container' as const), client, path})},
   {weight: 2, arbitrary: fc.record({kind: fc.constant('set' as const), client, path, data: fc.string({maxLength: 4}), version: fc.constantFrom(-1, 0, 1)})},
   {weight: 1, arbitrary: fc.record({kind: fc.constant('acl' as const), client, path})},
   {weight: 2, arbitrary: fc.record({kind: fc.constant('multi' as const), client, paths: fc.array(path, {maxLength: 4})})},
@@ -57,6 +59,9 @@ function run(h: Harness, steps: Step[]): {zxid: number; payload: Buffer}[] {
         c.request(ZKOpCode.CREATE, (w) =>
           encodeCreateRequest(w, {path: s.path, data: s.data === null ? null : Buffer.from(s.data), acl: OPEN, flags: s.flags}),
         )
+        break
+      case 'container':
+        c.request(ZKOpCode.CREATE_CONTAINER, (w) => encodeCreateRequest(w, {path: s.path, data: null, acl: OPEN, flags: 4}))
         break
       case 'delete':
         c.request(ZKOpCode.DELETE, (w) => encodePathVersionRequest(w, {path: s.path, version: s.version}))
