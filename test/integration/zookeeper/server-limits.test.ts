@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import {after, describe, it} from 'node:test'
 
+import {InvalidInputError} from '../../../src/engine/common/errors.js'
 import {encodeCreateRequest, encodePathWatchRequest, OPEN_ACL_UNSAFE, ZKOpCode} from '../../../src/engine/protocol/jute/index.js'
+import {ZKServer} from '../../../src/engine/zookeeper/server/index.js'
 import {waitFor} from '../../helpers/wait-for.js'
 import {connectClient, fourLetter, RawConn, runCleanup, startServer, zkCode} from './server-helpers.js'
 
@@ -102,5 +104,26 @@ describe('zookeeper/server > limits and four-letter words', () => {
     const all = await startServer(cleanup, {fourLetterWhitelist: ['*']})
     assert.match(await fourLetter(all.port, 'conf'), /^clientPort=\d+\ntickTime=2000\n/)
     assert.equal(await fourLetter(all.port, 'isro'), 'rw')
+  })
+
+  it('a start that cannot listen fails with the socket error and closes its store', async () => {
+    const first = await startServer(cleanup)
+    let closed = false
+    const store = {
+      recover: async () => ({txns: []}),
+      append: async () => {},
+      snapshot: async () => {},
+      close: async () => {
+        closed = true
+      },
+    }
+    await assert.rejects(ZKServer.start({port: first.port, persistence: store}), (e) => (e as {code?: string}).code === 'EADDRINUSE')
+    assert.ok(closed)
+  })
+
+  it('refuses nonsense options with a clear error', async () => {
+    await assert.rejects(ZKServer.start({tickTimeMs: 0}), InvalidInputError)
+    await assert.rejects(ZKServer.start({minSessionTimeoutMs: 5000, maxSessionTimeoutMs: 4000}), /exceeds maxSessionTimeoutMs/)
+    await assert.rejects(ZKServer.start({port: 70000}), InvalidInputError)
   })
 })

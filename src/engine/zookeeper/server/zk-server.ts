@@ -272,7 +272,12 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
     const resolved = resolveZKServerOptions(opts)
     const db = recoverDatabase(await resolved.persistence.recover())
     const server = new ZKServer(resolved, db)
-    await server.listen(resolved.port)
+    try {
+      await server.listen(resolved.port)
+    } catch (e) {
+      await server.close() // timers and the store, so a failed start leaves nothing running
+      throw e
+    }
     return server
   }
 
