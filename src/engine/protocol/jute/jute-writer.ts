@@ -117,11 +117,11 @@ export class JuteWriter {
     return this
   }
 
-  /** Pre-encoded bytes, copied as they are. */
-  raw(b: Buffer): this {
-    this.ensure(b.length)
-    b.copy(this.buf, this.pos)
-    this.pos += b.length
+  /** Pre-encoded bytes (b[start, end)), copied as they are. */
+  raw(b: Buffer, start = 0, end = b.length): this {
+    this.ensure(end - start)
+    b.copy(this.buf, this.pos, start, end)
+    this.pos += end - start
     return this
   }
 

@@ -111,6 +111,26 @@ export class JavaHashSet implements Iterable<string> {
     return (bucket?.length ?? 0) + 1 > TREEIFY_THRESHOLD && this.table.length < MIN_TREEIFY_CAPACITY
   }
 
+  /**
+   * Bytes that the names before `name` (present) take in an encoded vector<ustring> when every name is
+   * ASCII: the sum of 4 + length over them, in iteration order.
+   */
+  asciiBytesBefore(name: string): number {
+    const table = this.table
+    if (table === null) return -1
+    const index = javaSpreadHash(name) & (table.length - 1)
+    let bytes = 0
+    for (let j = 0; j < index; j++) {
+      const bucket = table[j]
+      if (bucket !== undefined) for (const n of bucket) bytes += 4 + n.length
+    }
+    for (const n of table[index] ?? []) {
+      if (n === name) return bytes
+      bytes += 4 + n.length
+    }
+    return -1
+  }
+
   clone(): JavaHashSet {
     const copy = new JavaHashSet()
     if (this.table !== null) copy.table = this.table.map((b) => (b === undefined ? undefined : [...b]))

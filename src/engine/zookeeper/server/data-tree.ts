@@ -46,12 +46,14 @@ export class DataNode {
   ephemeralOwner: bigint
   children: JavaHashSet | null = null
   /**
-   * The encoded vector<ustring> of children, kept once they are read a few times without changing
-   * (a node whose children churn is encoded straight into each reply instead, allocating nothing).
+   * The children encoded as a vector<ustring> (bytes [0, childrenBytes) of childrenBuf, which has
+   * room to grow), built on the first getChildren of a node with many children and then kept in
+   * step with creates and deletes by splicing one entry in place: a large, changing child list is
+   * neither re-encoded per read nor reallocated per change. Dropped (rebuilt on the next read) when
+   * the set's table resizes, a name is not ASCII, or a multi rolls back.
    */
-  childrenEncoded: Buffer | null = null
-  /** getChildren calls since the children last changed. */
-  childrenReads = 0
+  childrenBuf: Buffer | null = null
+  childrenBytes = 0
 
   constructor(data: Buffer | null, acl: ACLList, zxid: number, timeMs: number, ephemeralOwner: bigint) {
     this.data = data
@@ -67,10 +69,45 @@ export class DataNode {
     this.ephemeralOwner = ephemeralOwner
   }
 
-  /** The children changed: drop the cached encoding. */
-  childrenChanged(): void {
-    this.childrenEncoded = null
-    this.childrenReads = 0
+  dropChildrenEncoding(): void {
+    this.childrenBuf = null
+    this.childrenBytes = 0
+  }
+
+  /** name was just added to children (at the end of its bucket). */
+  childAdded(name: string, tableResized: boolean): void {
+    const buf = this.childrenBuf
+    if (buf === null) return
+    if (tableResized || !isAscii(name)) return this.dropChildrenEncoding()
+    const offset = 4 + this.children!.asciiBytesBefore(name)
+    const entry = 4 + name.length
+    const end = this.childrenBytes
+    let target = buf
+    if (end + entry > buf.length) {
+      target = Buffer.allocUnsafe(Math.max(2 * buf.length, end + entry))
+      buf.copy(target, 0, 0, offset)
+    }
+    buf.copy(target, offset + entry, offset, end)
+    target.writeInt32BE(name.length, offset)
+    target.write(name, offset + 4, 'latin1')
+    target.writeInt32BE(this.children!.size, 0)
+    this.childrenBuf = target
+    this.childrenBytes = end + entry
+  }
+
+  /** name is about to be removed from children: returns its encoded offset for childRemoved. */
+  childRemoving(name: string): number {
+    return this.childrenBuf === null || !isAscii(name) ? -1 : 4 + this.children!.asciiBytesBefore(name)
+  }
+
+  childRemoved(name: string, offset: number): void {
+    const buf = this.childrenBuf
+    if (buf === null) return
+    if (offset < 4) return this.dropChildrenEncoding()
+    const entry = 4 + name.length
+    buf.copy(buf, offset, offset + entry, this.childrenBytes)
+    this.childrenBytes -= entry
+    buf.writeInt32BE(this.children!.size, 0)
   }
 
   get numChildren(): number {
@@ -120,6 +157,11 @@ export interface WatchTrigger {
 
 /** Steps that put the tree back as it was, run last-first. */
 export type UndoLog = (() => void)[]
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false
+  return true
+}
 
 function nodeSize(path: string, data: Buffer | null): number {
   return path.length + (data === null ? 0 : data.length)
@@ -229,8 +271,10 @@ export class DataTree {
       parent.cversion = parentCversion
       parent.pzxid = zxid
     }
-    ;(parent.children ??= new JavaHashSet()).add(name)
-    parent.childrenChanged()
+    const children = (parent.children ??= new JavaHashSet())
+    const capacityBefore = children.capacity
+    children.add(name)
+    parent.childAdded(name, children.capacity !== capacityBefore)
     const node = new DataNode(data, this.aclCache.intern(acl), zxid, timeMs, ephemeralOwner)
     this.nodes.set(path, node)
     this.approximateDataBytes += nodeSize(path, data)
@@ -253,7 +297,7 @@ export class DataTree {
         if (this.ephemerals.get(ephemeralOwner)?.size === 0) this.ephemerals.delete(ephemeralOwner)
         if (prevChildren !== undefined) parent.children = prevChildren
         else parent.children?.delete(name)
-        parent.childrenChanged()
+        parent.dropChildrenEncoding()
         parent.cversion = prevCversion
         parent.pzxid = prevPzxid
       })
@@ -267,8 +311,9 @@ export class DataTree {
     const node = this.nodes.get(path)
     assert(parent !== undefined && node !== undefined, `delete ${path}: node or parent missing`)
     const name = baseName(path)
+    const offset = parent.childRemoving(name)
     const position = parent.children === null ? -1 : parent.children.deleteReturningPosition(name)
-    parent.childrenChanged()
+    parent.childRemoved(name, offset)
     const prevPzxid = parent.pzxid
     if (zxid > parent.pzxid) parent.pzxid = zxid
     this.nodes.delete(path)
@@ -288,7 +333,7 @@ export class DataTree {
         this.nodes.set(path, node)
         this.approximateDataBytes += nodeSize(path, node.data)
         if (position >= 0) parent.children?.restoreAt(name, position)
-        parent.childrenChanged()
+        parent.dropChildrenEncoding()
         parent.pzxid = prevPzxid
         if (wasContainer) this.containers.add(path)
         if (set !== undefined) {

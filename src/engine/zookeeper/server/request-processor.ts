@@ -62,8 +62,8 @@ export interface ProcessorHost {
 }
 
 const NO_ZXID = -1
-/** getChildren calls on unchanged children before their encoding is cached. */
-const CHILDREN_CACHE_AFTER_READS = 4
+/** Nodes with at least this many children keep their encoded child list (see DataNode.childrenBuf). */
+const CHILDREN_ENCODING_KEPT_FROM = 16
 
 export class RequestProcessor {
   private readonly host: ProcessorHost
@@ -264,18 +264,27 @@ export class RequestProcessor {
   }
 
   /**
-   * Writes the node's children (vector<ustring>) into w: from the cache when there is one, else
-   * encoded in place, and cached once they are read a few times without changing (so nodes whose
-   * children churn cost no allocation, and read-mostly ones no re-encoding).
+   * Writes the node's children (vector<ustring>) into w: from the node's maintained encoding when it
+   * has one, else encoded in place, keeping the encoding for nodes with many ASCII-named children.
    */
   private writeChildren(w: JuteWriter, node: DataNode): void {
-    if (node.childrenEncoded !== null) {
-      w.raw(node.childrenEncoded)
+    if (node.childrenBuf !== null) {
+      w.raw(node.childrenBuf, 0, node.childrenBytes)
       return
     }
     const at = w.length
-    w.stringVector(node.children === null ? [] : node.children.toArray())
-    if (++node.childrenReads >= CHILDREN_CACHE_AFTER_READS) node.childrenEncoded = w.copyFrom(at)
+    const names = node.children === null ? [] : node.children.toArray()
+    w.stringVector(names)
+    if (names.length >= CHILDREN_ENCODING_KEPT_FROM) {
+      const bytes = w.length - at
+      let units = 4
+      for (const n of names) units += 4 + n.length
+      // bytes === units only when every name is ASCII, which in-place splicing relies on.
+      if (bytes === units) {
+        node.childrenBuf = w.copyFrom(at)
+        node.childrenBytes = bytes
+      }
+    }
   }
 
   private getChildren(conn: ServerConnection, xid: number, type: number, r: JuteReader): void {

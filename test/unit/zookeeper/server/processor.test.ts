@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import fc from 'fast-check'
+
 import {
   decodeGetChildren2Response,
   decodeGetDataResponse,
@@ -497,5 +499,38 @@ describe('zookeeper/server > sessions, auth and odd requests', () => {
     assert.equal(c.conn.isReadPaused, false)
     h.makeDurable()
     assert.deepEqual(events(c.replies()), [0, 1, 2, 3, 4].map((i) => `reply ${i} err 0`))
+  })
+
+  it('keeps a large child list\'s encoding in step with creates, deletes and rolled-back multis', () => {
+    const name = fc.oneof(fc.stringMatching(/^[a-c]{1,2}-[0-9]$/), fc.constantFrom('é1', '日本', 'ß', 'base-3', 'base-7'))
+    const op = fc.oneof(
+      fc.record({kind: fc.constant('create' as const), name, seq: fc.boolean()}),
+      fc.record({kind: fc.constant('delete' as const), name}),
+      fc.record({kind: fc.constant('failedMulti' as const), names: fc.array(name, {maxLength: 12})}),
+      fc.record({kind: fc.constant('read' as const)}),
+      fc.record({kind: fc.constant('read' as const)}),
+    )
+    fc.assert(
+      fc.property(fc.array(op, {minLength: 1, maxLength: 120}), (ops) => {
+        const h = new Harness()
+        const c = h.connect()
+        createdPath(c, '/p')
+        for (let i = 0; i < 20; i++) createdPath(c, `/p/base-${i}`)
+        for (const o of ops) {
+          if (o.kind === 'create') c.request(ZKOpCode.CREATE, create(`/p/${o.name}`, {flags: o.seq ? 2 : 0}))
+          else if (o.kind === 'delete') c.request(ZKOpCode.DELETE, pathVersion(`/p/${o.name}`))
+          else if (o.kind === 'failedMulti') {
+            c.request(ZKOpCode.MULTI, multi([
+              ...o.names.map((n): MultiOp => ({type: ZKOpCode.CREATE, request: {path: `/p/m-${n}`, data: null, acl: OPEN, flags: 2}})),
+              {type: ZKOpCode.DELETE, request: {path: '/p/base-0', version: 99}},
+            ]))
+          }
+          if (o.kind !== 'read' && o.kind !== 'create') continue
+          assert.deepEqual(children(c, '/p'), h.db.tree.get('/p')!.children!.toArray())
+        }
+        assert.deepEqual(children(c, '/p'), h.db.tree.get('/p')!.children!.toArray())
+      }),
+      {numRuns: 150},
+    )
   })
 })
