@@ -508,7 +508,12 @@ export class ZKServer implements ConnectionHost, ProcessorHost {
   logTxn(txn: Txn, zxid: number): void {
     if (this.failure !== null) return
     const payload = encodeTxn(txn, this.txnWriter)
-    const append = this.persistence.append({zxid: BigInt(zxid), payload})
+    let append: Promise<void>
+    try {
+      append = this.persistence.append({zxid: BigInt(zxid), payload})
+    } catch (e) {
+      append = Promise.reject(e) // a store that throws instead of rejecting fails the same way
+    }
     this.lastAppend = append.then(
       () => this.onDurable(zxid),
       (e) => this.onPersistenceFailure(e),
