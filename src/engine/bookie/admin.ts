@@ -25,7 +25,7 @@ import type {ZKClient} from '../zookeeper/client/zk-client.js'
 import {type BookieServerConfig, bookieIdOf} from './config.js'
 import {cookiePath, cookiesPath, dirIsEmpty, instanceIdPath, newInstanceId, notFormattedMessage} from './cookie.js'
 import {availablePath, readOnlyPath} from './registration.js'
-import {BookieWireClient} from './server/wire-client.js'
+import {BookieWireClient} from '../net/bookie-wire-client.js'
 
 export const METAFORMAT_PROMPT = 'Are you sure to format bookkeeper metadata ?'
 export const BOOKIEFORMAT_PROMPT = 'Are you sure to format Bookie data..?'

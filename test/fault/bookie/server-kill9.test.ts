@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {metaformat} from '../../../src/engine/bookie/admin.js'
-import {BookieWireClient} from '../../../src/engine/bookie/server/wire-client.js'
+import {BookieWireClient} from '../../../src/engine/net/bookie-wire-client.js'
 import {encodeEntry} from '../../../src/engine/protocol/bookie/entry.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
 import {type Proc, startCli} from '../../helpers/processes.js'

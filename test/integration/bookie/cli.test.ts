@@ -9,7 +9,7 @@ import {connect} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {BookieWireClient} from '../../../src/engine/bookie/server/wire-client.js'
+import {BookieWireClient} from '../../../src/engine/net/bookie-wire-client.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {encodeEntry} from '../../../src/engine/protocol/bookie/entry.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'

@@ -7,7 +7,7 @@ import {AdminRefusedError, bookieInfo, bookieformat, listBookies, metaformat} fr
 import {parseBookieConfig, type BookieServerConfig} from '../../../src/engine/bookie/config.js'
 import {dirCookieFile, InvalidCookieError} from '../../../src/engine/bookie/cookie.js'
 import {BookieService} from '../../../src/engine/bookie/server/bookie-service.js'
-import {BookieWireClient} from '../../../src/engine/bookie/server/wire-client.js'
+import {BookieWireClient} from '../../../src/engine/net/bookie-wire-client.js'
 import {InvalidInputError} from '../../../src/engine/common/errors.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
 import type {ZKTarget} from '../../helpers/real-zookeeper.js'

@@ -1,7 +1,7 @@
 /**
- * A minimal client of the bookie wire protocol over one TCP connection: what `bkshell bookieinfo`,
- * the bookie tests and the bookie benchmark use to talk to a bookie. (The ledger client has its own,
- * richer bookie client in ledger/, which must not import the bookie package.)
+ * A client of the bookie wire protocol over one TCP connection. It lives in net/ so both sides can
+ * use it without crossing layers: `bkshell bookieinfo`, the bookie tests and benchmark, and the ledger
+ * client's transport (ledger/tcp-transport.ts), which adds reconnection and per-bookie pooling on top.
  *
  * Requests are pipelined: each gets the next requestId, and responses are matched by id. Requests
  * issued in the same event-loop turn go out in one socket write. Every request has a deadline;
@@ -9,10 +9,10 @@
  */
 import {connect, type Socket} from 'node:net'
 
-import {deferred, type Deferred} from '../../common/deferred.js'
-import {DlogError, errorMessage, TimeoutError} from '../../common/errors.js'
-import {FrameDecoder} from '../../net/frame-decoder.js'
-import {BookieError, BookieStatus, bookieStatusName} from '../../protocol/bookie/codes.js'
+import {deferred, type Deferred} from '../common/deferred.js'
+import {DlogError, errorMessage, TimeoutError} from '../common/errors.js'
+import {FrameDecoder} from './frame-decoder.js'
+import {BookieError, BookieStatus, bookieStatusName} from '../protocol/bookie/codes.js'
 import {
   type AddEntryWireResponse,
   BookieOp,
@@ -28,7 +28,7 @@ import {
   peekHeader,
   type ReadEntryWireResponse,
   readSafeInt64,
-} from '../../protocol/bookie/wire.js'
+} from '../protocol/bookie/wire.js'
 
 /** The connection failed or closed before the answer came. Retriable: the bookie may be restarting. */
 export class BookieConnectionError extends DlogError {

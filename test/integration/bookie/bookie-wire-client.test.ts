@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {createServer, type Socket} from 'node:net'
 import {after, describe, it} from 'node:test'
 
-import {BookieConnectionError, BookieWireClient} from '../../../src/engine/bookie/server/wire-client.js'
+import {BookieConnectionError, BookieWireClient} from '../../../src/engine/net/bookie-wire-client.js'
 import {TimeoutError} from '../../../src/engine/common/errors.js'
 
 describe('bookie > wire client', () => {
