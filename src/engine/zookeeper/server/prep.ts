@@ -29,7 +29,7 @@ import {
 } from '../../protocol/jute/index.js'
 import {aclAllows, fixupACL} from './acl.js'
 import type {DataTree} from './data-tree.js'
-import {invalidPathReason, isSpecialPath} from './paths.js'
+import {isSpecialPath, isValidPath} from './paths.js'
 import {CONTAINER_OWNER, type TxnOp} from './txn.js'
 
 export interface RequestContext {
@@ -69,7 +69,7 @@ export function prepCreate(tree: DataTree, type: number, req: CreateRequest, ctx
   if (parent === undefined) return ZKCode.NO_NODE
   if (!aclAllows(parent.acl, ZKPerm.CREATE, ctx.authIds)) return ZKCode.NO_AUTH
   const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path
-  if (invalidPathReason(path) !== null) return ZKCode.BAD_ARGUMENTS
+  if (!isValidPath(path)) return ZKCode.BAD_ARGUMENTS
   if (tree.get(path) !== undefined) return ZKCode.NODE_EXISTS
   if (parent.ephemeralOwner !== 0n && parent.ephemeralOwner !== CONTAINER_OWNER) return ZKCode.NO_CHILDREN_FOR_EPHEMERALS
   // DataTree applies a plain CreateTxn as persistent or ephemeral only: container needs op 19.
@@ -102,7 +102,7 @@ export function prepDelete(tree: DataTree, req: PathVersionRequest, ctx: Request
 }
 
 export function prepSetData(tree: DataTree, req: SetDataRequest, ctx: RequestContext): TxnOp | ZKCode {
-  if (invalidPathReason(req.path) !== null) return ZKCode.BAD_ARGUMENTS
+  if (!isValidPath(req.path)) return ZKCode.BAD_ARGUMENTS
   const node = tree.get(req.path)
   if (node === undefined) return ZKCode.NO_NODE
   if (!aclAllows(node.acl, ZKPerm.WRITE, ctx.authIds)) return ZKCode.NO_AUTH
@@ -111,7 +111,7 @@ export function prepSetData(tree: DataTree, req: SetDataRequest, ctx: RequestCon
 }
 
 export function prepSetACL(tree: DataTree, req: SetACLRequest, ctx: RequestContext): TxnOp | ZKCode {
-  if (invalidPathReason(req.path) !== null) return ZKCode.BAD_ARGUMENTS
+  if (!isValidPath(req.path)) return ZKCode.BAD_ARGUMENTS
   const acl = fixupACL(req.acl, ctx.authIds)
   if (acl === null) return ZKCode.INVALID_ACL
   const node = tree.get(req.path)
@@ -122,7 +122,7 @@ export function prepSetACL(tree: DataTree, req: SetACLRequest, ctx: RequestConte
 }
 
 export function prepCheck(tree: DataTree, req: PathVersionRequest, ctx: RequestContext): TxnOp | ZKCode {
-  if (invalidPathReason(req.path) !== null) return ZKCode.BAD_ARGUMENTS
+  if (!isValidPath(req.path)) return ZKCode.BAD_ARGUMENTS
   const node = tree.get(req.path)
   if (node === undefined) return ZKCode.NO_NODE
   if (!aclAllows(node.acl, ZKPerm.READ, ctx.authIds)) return ZKCode.NO_AUTH
