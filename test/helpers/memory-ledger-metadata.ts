@@ -20,6 +20,25 @@
 import {LedgerError, LedgerErrorCode, MetadataVersionError, NoSuchLedgerError} from '../../src/engine/ledger/errors.js'
 import type {LedgerMetadata, LedgerMetadataStore, Versioned} from '../../src/engine/ledger/types.js'
 
+/** Valid OPEN metadata for tests: E3 Qw3 Qa2 over three local bookies; `over` replaces fields. */
+export function sampleLedgerMetadata(ledgerId: number, over: Partial<LedgerMetadata> = {}): LedgerMetadata {
+  return {
+    ledgerId,
+    ensembleSize: 3,
+    writeQuorumSize: 3,
+    ackQuorumSize: 2,
+    state: 'OPEN',
+    lastEntryId: -1,
+    length: 0,
+    digestType: 'CRC32C',
+    password: Buffer.from('pw'),
+    ensembles: [{firstEntryId: 0, bookies: ['127.0.0.1:3181', '127.0.0.1:3182', '127.0.0.1:3183']}],
+    ctimeMs: 1_700_000_000_000,
+    customMetadata: {application: Buffer.from('dl')},
+    ...over,
+  }
+}
+
 export function cloneMetadata(m: LedgerMetadata): LedgerMetadata {
   return {
     ...m,

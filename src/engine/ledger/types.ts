@@ -10,37 +10,9 @@
 import type {Clock} from '../common/clock.js'
 import type {Logger} from '../common/logger.js'
 import type {Random} from '../common/random.js'
+import type {BookieId, LedgerMetadata} from '../protocol/ledger/metadata-format.js'
 
-/** A bookie's identity as it registers in ZooKeeper: `host:port`. */
-export type BookieId = string
-
-export type LedgerState = 'OPEN' | 'IN_RECOVERY' | 'CLOSED'
-
-/** One ensemble of a ledger: the bookies that store entries from `firstEntryId` on (until the next ensemble). */
-export interface EnsembleSegment {
-  firstEntryId: number
-  bookies: BookieId[]
-}
-
-/** What ZooKeeper holds for one ledger (format: protocol/ledger/metadata-format.ts). */
-export interface LedgerMetadata {
-  ledgerId: number
-  ensembleSize: number
-  writeQuorumSize: number
-  ackQuorumSize: number
-  state: LedgerState
-  /** Last entry id once CLOSED (-1: closed empty); -1 while OPEN or IN_RECOVERY. */
-  lastEntryId: number
-  /** Total payload bytes once CLOSED; 0 before. */
-  length: number
-  digestType: 'CRC32C'
-  /** The master key every bookie binds to the ledger at its first add; recovery and fencing need it. */
-  password: Buffer
-  /** Ordered by firstEntryId, the first one starting at 0. Never empty. */
-  ensembles: EnsembleSegment[]
-  ctimeMs: number
-  customMetadata: Record<string, Buffer>
-}
+export type {BookieId, EnsembleSegment, LedgerMetadata, LedgerState} from '../protocol/ledger/metadata-format.js'
 
 /** A value read from, or written to, ZooKeeper with the znode version every update compares and sets. */
 export interface Versioned<T> {

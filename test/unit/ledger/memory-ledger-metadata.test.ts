@@ -4,24 +4,9 @@ import {describe, it} from 'node:test'
 
 import {MetadataVersionError, NoSuchLedgerError} from '../../../src/engine/ledger/errors.js'
 import type {LedgerMetadata, Versioned} from '../../../src/engine/ledger/types.js'
-import {MemoryLedgerMetadataStore} from '../../helpers/memory-ledger-metadata.js'
+import {MemoryLedgerMetadataStore, sampleLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
 
-function meta(ledgerId: number): LedgerMetadata {
-  return {
-    ledgerId,
-    ensembleSize: 3,
-    writeQuorumSize: 3,
-    ackQuorumSize: 2,
-    state: 'OPEN',
-    lastEntryId: -1,
-    length: 0,
-    digestType: 'CRC32C',
-    password: Buffer.from('pw'),
-    ensembles: [{firstEntryId: 0, bookies: ['a:1', 'b:1', 'c:1']}],
-    ctimeMs: 1,
-    customMetadata: {k: Buffer.from('v')},
-  }
-}
+const meta = (id: number): LedgerMetadata => sampleLedgerMetadata(id)
 
 describe('ledger > MemoryLedgerMetadataStore', () => {
   it('allocates ids, versions writes and compares-and-sets', async () => {
@@ -44,7 +29,7 @@ describe('ledger > MemoryLedgerMetadataStore', () => {
     a.value.ensembles[0]!.bookies[0] = 'x:1'
     a.value.password[0] = 0
     const r = await store.readLedgerMetadata(1)
-    assert.equal(r.value.ensembles[0]!.bookies[0], 'a:1')
+    assert.equal(r.value.ensembles[0]!.bookies[0], '127.0.0.1:3181')
     assert.equal(r.value.password.toString(), 'pw')
   })
 
