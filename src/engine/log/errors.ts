@@ -317,3 +317,22 @@ export class LogBusyError extends LockingError {
     this.name = 'LogBusyError'
   }
 }
+
+/** A writer has more writes pending than its limit (perWriterOutstandingWriteLimit); retry after some complete. */
+export class OverCapacityError extends LogError {
+  constructor(message: string, opts: LogErrorOptions = {}) {
+    super(DLStatusCode.OVER_CAPACITY, message, {retriable: opts.retriable ?? true, cause: opts.cause})
+    this.name = 'OverCapacityError'
+  }
+}
+
+/** The configured entry codec cannot run in this process (its package is missing or failed to load). */
+export class CompressionCodecUnavailableError extends LogError {
+  readonly codec: string
+
+  constructor(codec: string, opts: LogErrorOptions = {}) {
+    super(DLStatusCode.NOT_IMPLEMENTED, `Compression codec ${codec} is unavailable in this process; use compressionType=none or install its package`, opts)
+    this.name = 'CompressionCodecUnavailableError'
+    this.codec = codec
+  }
+}
