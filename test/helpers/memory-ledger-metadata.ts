@@ -12,7 +12,7 @@
  *   MetadataVersionError exactly as a lost CAS race does, and a re-read sees the other writer's value.
  * - `failNextWrites(n, error?)`: the next n writes (create/write/remove) reject with `error` (default a
  *   retriable LedgerError METADATA_STORE) without changing anything.
- * - `writes`: every successful write, in order (ledger id, version written, the value) for assertions.
+ * - `writes`: every successful write (including the hooks' "other client" writes), in order (ledger id, version written, the value) for assertions.
  *
  * Watch listeners are called from a microtask after the change (ZooKeeper delivers watches
  * asynchronously too), with the value current at delivery time.
@@ -85,6 +85,7 @@ export class MemoryLedgerMetadataStore implements LedgerMetadataStore {
     if (!current) throw new NoSuchLedgerError(ledgerId)
     const next = {value: cloneMetadata(mutate(cloneMetadata(current.value))), version: current.version + 1}
     this.ledgers.set(ledgerId, next)
+    this.writes.push({ledgerId, version: next.version, value: cloneMetadata(next.value)})
     this.notify(ledgerId)
     return cloneVersioned(next)
   }
