@@ -84,34 +84,38 @@ export class ZkBookiePlacement implements BookiePlacement {
       this.generation++
       this.cached = undefined
     }
-    const loading = (async () => {
-      try {
-        const [available, readOnly] = await Promise.all([
-          this.zk.getChildren(this.availablePath, onChange),
-          this.zk.getChildren(this.readOnlyPath, onChange).catch((e: unknown) => {
-            if (e instanceof NoNodeError) return [] // an old layout without available/readonly
-            throw e
-          }),
-        ])
-        const ro = new Set(readOnly)
-        return available.filter((b) => b !== READONLY && !ro.has(b)).sort()
-      } catch (e) {
-        if (this.cached === loading) this.cached = undefined
-        if (e instanceof NoNodeError) {
-          throw new LedgerError(LedgerErrorCode.METADATA_STORE, `${this.availablePath} does not exist: format the cluster first (dlog bkshell metaformat)`, {
-            cause: e,
-            retriable: false,
-          })
-        }
-        this.log.warn('could not read the bookie registry', {error: errorMessage(e)})
-        throw new LedgerError(LedgerErrorCode.METADATA_STORE, `could not read the bookie registry ${this.availablePath}: ${errorMessage(e)}`, {
-          cause: e,
-          retriable: true,
-        })
-      }
-    })()
+    const loading: Promise<BookieId[]> = this.read(onChange).catch((e: unknown) => {
+      if (this.cached === loading) this.cached = undefined
+      throw this.registryError(e)
+    })
     // Cache only while no change was seen since the read began (a watch may fire before it resolves).
     if (!this.closed && this.generation === generation) this.cached = loading
     return loading
+  }
+
+  private async read(onChange: () => void): Promise<BookieId[]> {
+    const [available, readOnly] = await Promise.all([
+      this.zk.getChildren(this.availablePath, onChange),
+      this.zk.getChildren(this.readOnlyPath, onChange).catch((e: unknown) => {
+        if (e instanceof NoNodeError) return [] // an old layout without available/readonly
+        throw e
+      }),
+    ])
+    const ro = new Set(readOnly)
+    return available.filter((b) => b !== READONLY && !ro.has(b)).sort()
+  }
+
+  private registryError(e: unknown): LedgerError {
+    if (e instanceof NoNodeError) {
+      return new LedgerError(LedgerErrorCode.METADATA_STORE, `${this.availablePath} does not exist: format the cluster first (dlog bkshell metaformat)`, {
+        cause: e,
+        retriable: false,
+      })
+    }
+    this.log.warn('could not read the bookie registry', {error: errorMessage(e)})
+    return new LedgerError(LedgerErrorCode.METADATA_STORE, `could not read the bookie registry ${this.availablePath}: ${errorMessage(e)}`, {
+      cause: e,
+      retriable: true,
+    })
   }
 }
