@@ -12,9 +12,10 @@ export default class Metaformat extends DlogCommand {
   static override summary = 'Format the bookkeeper metadata in ZooKeeper'
 
   static override description = `Lays out <zkLedgersRootPath> for a new cluster: available, available/readonly, \
-cookies, INSTANCEID (a new random id) and LAYOUT. When the root already exists it asks \
-"Are you sure to format bookkeeper metadata ? (Y or N)" and, on Y, deletes everything under it first \
-(every bookie must then be re-formatted with bookieformat). The root's parent must exist: create it with \
+cookies, INSTANCEID (a new random id), LAYOUT and idgen (the ledger id generator; ledger metadata then \
+goes under <zkLedgersRootPath>/00/0000/L0001 and so on). When the root already exists it asks \
+"Are you sure to format bookkeeper metadata ? (Y or N)" and, on Y, deletes everything under it first, \
+ledger metadata included (every bookie must then be re-formatted with bookieformat). The root's parent must exist: create it with \
 dlog zkshell first. The configuration comes from --conf or the BOOKIE_CONF environment variable.`
 
   static override examples = [

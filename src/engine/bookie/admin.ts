@@ -11,8 +11,10 @@
  *   <root>/cookies              one cookie per bookie (cookie.ts)
  *   <root>/INSTANCEID           a random UUID naming this cluster incarnation (cookies carry it)
  *   <root>/LAYOUT               "<layout version>\n<ledger manager>:<version>\n", see LAYOUT_DATA
- * Ledger metadata (ledger ids, ledger znodes) is created on demand by the ledger client under the same
- * root; metaformat with data present wipes every child of the root first.
+ *   <root>/idgen                the ledger id generator (protocol/ledger/layout.ts)
+ * Ledger metadata znodes (`<root>/00/0000/L0001`, protocol/ledger/layout.ts) are created by the ledger
+ * client under the same root; metaformat with data present wipes every child of the root first, ledger
+ * metadata included (bookies then drop the ledgers' data by their garbage collection).
  */
 import {createConnection} from 'node:net'
 import {rmSync, readdirSync, existsSync, mkdirSync} from 'node:fs'
@@ -25,6 +27,7 @@ import type {ZKClient} from '../zookeeper/client/zk-client.js'
 import {type BookieServerConfig, bookieIdOf} from './config.js'
 import {cookiePath, cookiesPath, dirIsEmpty, instanceIdPath, newInstanceId, notFormattedMessage} from './cookie.js'
 import {availablePath, readOnlyPath} from './registration.js'
+import {idgenPath} from '../protocol/ledger/layout.js'
 import {BookieWireClient} from '../net/bookie-wire-client.js'
 
 export const METAFORMAT_PROMPT = 'Are you sure to format bookkeeper metadata ?'
@@ -89,6 +92,7 @@ export async function metaformat(opts: MetaformatOptions): Promise<FormatOutcome
     .create(cookiesPath(root), Buffer.alloc(0))
     .create(instanceIdPath(root), Buffer.from(instanceId))
     .create(layoutPath(root), Buffer.from(LAYOUT_DATA))
+    .create(idgenPath(root), Buffer.alloc(0))
     .commit()
   return {done: true, message: `Formatted bookkeeper metadata at ${root} (instance id ${instanceId}).`}
 }

@@ -119,7 +119,7 @@ describe('bookie > CLI processes', () => {
     assert.equal(forced.code, 0, forced.stderr)
     assert.doesNotMatch(forced.stdout, /Are you sure/)
     assert.notEqual((await zk.getData(`${ROOT}/INSTANCEID`)).data?.toString(), id1, 'a new instance id')
-    assert.deepEqual((await zk.getChildren(ROOT)).sort(), ['INSTANCEID', 'LAYOUT', 'available', 'cookies'])
+    assert.deepEqual((await zk.getChildren(ROOT)).sort(), ['INSTANCEID', 'LAYOUT', 'available', 'cookies', 'idgen'])
   })
 
   it('bookieformat prepares the directories', async () => {

@@ -69,7 +69,7 @@ describe('bookie > service with ZooKeeper (fake core)', () => {
     assert.deepEqual(asked, ['Are you sure to format bookkeeper metadata ?'])
     const r = await metaformat({zk, root: ROOT, force: false, nonInteractive: false, confirm: async () => true, instanceId: 'inst-1'})
     assert.equal(r.done, true)
-    assert.deepEqual((await zk.getChildren(ROOT)).sort(), ['INSTANCEID', 'LAYOUT', 'available', 'cookies'])
+    assert.deepEqual((await zk.getChildren(ROOT)).sort(), ['INSTANCEID', 'LAYOUT', 'available', 'cookies', 'idgen'])
     assert.deepEqual(await zk.getChildren(`${ROOT}/available`), ['readonly'])
     assert.equal((await zk.getData(`${ROOT}/INSTANCEID`)).data?.toString(), 'inst-1')
     await assert.rejects(
