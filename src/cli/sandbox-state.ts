@@ -12,6 +12,8 @@ import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync}
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 
+import {isPidAlive} from '../engine/index.js'
+
 export interface SandboxState {
   pid: number
   uri: string
@@ -40,17 +42,6 @@ export function sandboxStateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function sandboxStatePath(zkPort: number, env: NodeJS.ProcessEnv = process.env): string {
   return join(sandboxStateDir(env), `sandbox-${zkPort}.json`)
-}
-
-export function isPidAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    // EPERM: the pid exists but belongs to someone else; for our purposes it is alive.
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** Writes the state file atomically (temp file + rename) so readers never see half a file. */

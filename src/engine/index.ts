@@ -37,3 +37,15 @@ export {Bookie, type BookieStats, openBookie, type ReadOnlyListener, type ReadOn
 export {BOOKIE_DEFAULTS, type BookieOptions, type BookieOptionsInput, resolveBookieOptions} from './bookie/options.js'
 export type {CompactionResult} from './bookie/storage/ledger-storage.js'
 export * from './zookeeper/server/persistence/file-persistence.js'
+export {ClusterError, ClusterErrorCode} from './cluster/errors.js'
+export {
+  type BindNamespace,
+  Sandbox,
+  SANDBOX_BOOKIES_DEFAULT,
+  SANDBOX_BOOKIES_MAX,
+  SANDBOX_NAMESPACE_PATH,
+  type SandboxBookie,
+  type SandboxComponent,
+  type SandboxOptions,
+} from './cluster/sandbox.js'
+export {isPidAlive} from './cluster/pids.js'
