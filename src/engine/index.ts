@@ -49,3 +49,33 @@ export {
   type SandboxOptions,
 } from './cluster/sandbox.js'
 export {isPidAlive} from './cluster/pids.js'
+export {DLSN, DLSN_BYTES} from './log/dlsn.js'
+export * from './log/errors.js'
+export {INVALID_TXID, type LogSegmentMetadata, MAX_TXID, TruncationStatus} from './log/types.js'
+export {DEFAULT_ZK_PORT, type NamespaceUri, parseNamespaceUri} from './log/uri.js'
+export {
+  bindAllToOneEnsemble,
+  bindingConfigJson,
+  bindingsEqual,
+  decodeBinding,
+  encodeBinding,
+  makeBinding,
+  type NamespaceBinding,
+  readBindingAt,
+  resolveBinding,
+  type ResolvedBinding,
+  unbindNamespace,
+  writeBinding,
+} from './log/metadata/binding.js'
+export {formatTxId, segmentToString} from './log/metadata/segment-format.js'
+export {isReservedStreamName, validateLogName} from './log/metadata/paths.js'
+export {ZkLogMetadataStore} from './log/metadata/zk-log-metadata-store.js'
+export {ZkWriteLock} from './log/lock/zk-write-lock.js'
+export {
+  defaultClientId,
+  type FeatureProvider,
+  type LedgerClientFactory,
+  Namespace,
+  NamespaceBuilder,
+  type NamespaceOptions,
+} from './log/namespace.js'

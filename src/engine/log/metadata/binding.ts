@@ -239,3 +239,14 @@ export async function writeBinding(zk: ZKClient, path: string, binding: Namespac
 export async function unbindNamespace(zk: ZKClient, path: string): Promise<void> {
   await zk.setData(path, Buffer.alloc(0))
 }
+
+/**
+ * Binds `nsPath` to one ZooKeeper ensemble for everything (DL and BK, readers and writers), as the
+ * sandbox does; creates the znode and its parents, and rebinds a znode that has other settings.
+ */
+export async function bindAllToOneEnsemble(zk: ZKClient, nsPath: string, args: {zkServers: string; ledgersPath: string}): Promise<void> {
+  const binding = makeBinding({bkZkServers: args.zkServers, bkLedgersPath: args.ledgersPath, dlZkServers: args.zkServers})
+  const current = await readBindingAt(zk, nsPath)
+  if (current !== undefined && bindingsEqual(current, binding)) return
+  await writeBinding(zk, nsPath, binding, {create: current === undefined})
+}

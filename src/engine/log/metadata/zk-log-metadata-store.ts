@@ -93,6 +93,9 @@ export class ZkLogMetadataStore implements LogMetadataStore {
   async createLog(logName: string): Promise<boolean> {
     const name = validateLogName(logName)
     const p = logPaths(this.nsPath, name, this.streamName)
+    // A namespace that inherits its parent's binding may not have a znode yet: make it (the original
+    // failed with NONODE here, distributedlog#225).
+    await this.zk.mkdirp(this.nsPath)
     for (let attempt = 1; ; attempt++) {
       const tx = this.zk.transaction()
       // Parents of a nested name, then the stream path and the root.
@@ -195,7 +198,7 @@ export class ZkLogMetadataStore implements LogMetadataStore {
     this.log.info('deleted log', {log: name, ledgers: ledgerIds.length})
   }
 
-  /** The names of every log in the namespace, nested ones as `a/b/c`, sorted; reserved names skipped. */
+  /** The names of every log in the namespace, nested ones as `a/b/c`, sorted; reserved names at the top skipped. */
   async getLogs(): Promise<string[]> {
     const out: string[] = []
     const walk = async (path: string, prefix: string, depth: number): Promise<void> => {
@@ -217,12 +220,7 @@ export class ZkLogMetadataStore implements LogMetadataStore {
         await walk(`${path === '/' ? '' : path}/${child}`, prefix === '' ? child : `${prefix}/${child}`, depth + 1)
       }
     }
-    try {
-      await this.zk.getChildren(this.nsPath)
-    } catch (e) {
-      if (e instanceof NoNodeError) throw new MetadataError(`Namespace ${this.nsPath} does not exist`, {cause: e, retriable: false})
-      throw e
-    }
+    // A namespace without a znode yet (inheriting its parent's binding) simply has no logs.
     await walk(this.nsPath, '', 0)
     return out.sort()
   }
