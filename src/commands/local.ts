@@ -97,9 +97,6 @@ on the same port fails with a message and leaves nothing running.`
         sandbox.components.map((c) => [c.component, c.address, c.statsPort, c.dataDir]),
       ),
     )
-    if (!sandbox.namespaceBound) {
-      this.warn(`the namespace path exists but is not bound to the bookies yet (this build has no binding writer); bind it with \`dlog admin bind\``)
-    }
     if (sandbox.temporary) this.log(`Data is temporary (removed on exit); keep it with --data-dir.`)
 
     await stopped

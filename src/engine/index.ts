@@ -39,7 +39,6 @@ export type {CompactionResult} from './bookie/storage/ledger-storage.js'
 export * from './zookeeper/server/persistence/file-persistence.js'
 export {ClusterError, ClusterErrorCode} from './cluster/errors.js'
 export {
-  type BindNamespace,
   Sandbox,
   SANDBOX_BOOKIES_DEFAULT,
   SANDBOX_BOOKIES_MAX,
@@ -79,3 +78,35 @@ export {
   NamespaceBuilder,
   type NamespaceOptions,
 } from './log/namespace.js'
+export {
+  LedgerError,
+  LedgerErrorCode,
+  ledgerErrorName,
+  LedgerFencedError,
+  MetadataVersionError,
+  NoSuchLedgerError,
+  NotEnoughBookiesError,
+} from './ledger/errors.js'
+export {
+  type BookieId,
+  type BookiePlacement,
+  type BookieTransport,
+  type CreateLedgerOptions,
+  type EnsembleSegment,
+  LEDGER_CLIENT_DEFAULTS,
+  type LedgerClientApi,
+  type LedgerClientConfig,
+  type LedgerContext,
+  type LedgerEntry,
+  type LedgerMetadata,
+  type LedgerMetadataStore,
+  type LedgerState,
+  type ReadHandle,
+  type Versioned,
+  type WriteHandle,
+} from './ledger/types.js'
+export {readLedgerMetadataMany, updateLedgerMetadata, ZkLedgerMetadataStore} from './ledger/zk-metadata-store.js'
+export {ZkBookiePlacement} from './ledger/placement.js'
+export {idgenPath, isLedgerId, LEDGER_ID_MAX, ledgerIdFromPath, ledgerPath} from './protocol/ledger/layout.js'
+export {decodeLedgerMetadata, encodeLedgerMetadata, ledgerMetadataView, type LedgerMetadataView} from './protocol/ledger/metadata-format.js'
+export {expandStreamExpression, parseDlsnArg, STREAMS_PER_EXPRESSION_MAX} from './log/stream-expression.js'

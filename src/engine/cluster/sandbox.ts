@@ -13,7 +13,8 @@
  * Start order, each step undone when a later one fails (nothing keeps running after a failure):
  * data dir and lock → ZooKeeper → metaformat (first run only) → bookies (in parallel; a fresh bookie
  * that loses a port race retries with other ports) → every bookie seen under /ledgers/available →
- * namespace binding. close() stops the bookies gracefully (SIGTERM, a bound, SIGKILL), then ZooKeeper.
+ * namespace binding (the log core's format, log/metadata/binding.ts). close() stops the bookies
+ * gracefully (SIGTERM, a bound, SIGKILL), then ZooKeeper.
  */
 import {createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -23,6 +24,7 @@ import {errorMessage, InvalidInputError} from '../common/errors.js'
 import {type LogRecordLine, Logger} from '../common/logger.js'
 import {metaformat} from '../bookie/admin.js'
 import {COOKIE_FILE} from '../bookie/cookie.js'
+import {makeBinding, readBindingAt, writeBinding} from '../log/metadata/binding.js'
 import {ZKClient} from '../zookeeper/client/zk-client.js'
 import {FilePersistence} from '../zookeeper/server/persistence/file-persistence.js'
 import {ZKServer} from '../zookeeper/server/zk-server.js'
@@ -65,17 +67,12 @@ export interface SandboxComponent {
   dataDir: string
 }
 
-/** A sandbox's namespace binding step: bound by the log core's binding writer, or why not. */
-export type BindNamespace = (zk: ZKClient, nsPath: string, binding: {zkServers: string; ledgersPath: string}) => Promise<void>
-
 export interface SandboxOptions {
   /** ZooKeeper client port (0: any free port). */
   zkPort: number
   bookies?: number
   /** Keep data here across runs; default a temp dir removed on close. */
   dataDir?: string
-  /** Writes the namespace binding; without one the namespace path is created but left unbound. */
-  bind?: BindNamespace
   /** Wraps each start step (spinners in the CLI). */
   step?: <T>(what: string, work: () => Promise<T>) => Promise<T>
   /** Called when a bookie exits while the sandbox runs (not during close). */
@@ -104,7 +101,6 @@ export class Sandbox {
   readonly dataDir: string
   readonly temporary: boolean
   readonly bookies: readonly SandboxBookie[]
-  readonly namespaceBound: boolean
   private readonly zkServer: ZKServer
   private readonly zk: ZKClient
   private readonly processes: BookieProcess[]
@@ -117,7 +113,6 @@ export class Sandbox {
     dataDir: string
     temporary: boolean
     bookies: SandboxBookie[]
-    namespaceBound: boolean
     zkServer: ZKServer
     zk: ZKClient
     processes: BookieProcess[]
@@ -128,7 +123,6 @@ export class Sandbox {
     this.dataDir = parts.dataDir
     this.temporary = parts.temporary
     this.bookies = parts.bookies
-    this.namespaceBound = parts.namespaceBound
     this.zkServer = parts.zkServer
     this.zk = parts.zk
     this.processes = parts.processes
@@ -230,24 +224,13 @@ export class Sandbox {
         }))
       })
 
-      let namespaceBound = false
-      await step(`Binding namespace ${SANDBOX_NAMESPACE_PATH}`, async () => {
-        if (opts.bind !== undefined) {
-          await opts.bind(zk, SANDBOX_NAMESPACE_PATH, {zkServers, ledgersPath: SANDBOX_LEDGERS_ROOT})
-          namespaceBound = true
-        } else {
-          // The log core's binding writer is not part of this build yet: create the path only, so
-          // the namespace exists; `dlog admin bind` can bind it.
-          await zk.mkdirp(SANDBOX_NAMESPACE_PATH)
-        }
-      })
+      await step(`Binding namespace ${SANDBOX_NAMESPACE_PATH}`, () => bindNamespace(zk, zkServers))
 
       const sandbox = new Sandbox({
         zkPort,
         dataDir,
         temporary,
         bookies,
-        namespaceBound,
         zkServer,
         zk,
         processes,
@@ -445,6 +428,17 @@ async function startBookie(o: {
     }
   }
   throw lastError
+}
+
+/**
+ * Binds /messaging/distributedlog as LocalDLMEmulator does: every ZooKeeper field 127.0.0.1:<port>,
+ * ledgers at /ledgers. A kept data dir already has it; a binding changed by hand (`dlog admin bind`)
+ * is left alone.
+ */
+async function bindNamespace(zk: ZKClient, zkServers: string): Promise<void> {
+  if ((await readBindingAt(zk, SANDBOX_NAMESPACE_PATH)) !== undefined) return
+  const binding = makeBinding({bkZkServers: zkServers, bkLedgersPath: SANDBOX_LEDGERS_ROOT, dlZkServers: zkServers})
+  await writeBinding(zk, SANDBOX_NAMESPACE_PATH, binding, {create: true})
 }
 
 /** Every started bookie shows under /ledgers/available (they register before reporting ready). */

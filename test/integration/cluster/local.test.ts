@@ -10,6 +10,7 @@ import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 
+import {readBindingAt} from '../../../src/engine/log/metadata/binding.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
 import {type Proc, runCli, startCli} from '../../helpers/processes.js'
 import {freePort} from '../../helpers/real-zookeeper.js'
@@ -96,7 +97,11 @@ describe('dlog local', () => {
       const available = (await zk.getChildren('/ledgers/available')).filter((c) => c !== 'readonly').sort()
       const bookieAddrs = ['bookie-1', 'bookie-2', 'bookie-3'].map((b) => table.get(b)?.address as string).sort()
       assert.deepEqual(available, bookieAddrs)
-      assert.notEqual(await zk.exists('/messaging/distributedlog'), null)
+      // Bound as LocalDLMEmulator binds it: every ZooKeeper field the sandbox's, ledgers at /ledgers.
+      const binding = await readBindingAt(zk, '/messaging/distributedlog')
+      assert.equal(binding?.bkZkServers, `127.0.0.1:${zkPort}`)
+      assert.equal(binding?.dlZkServersForWriter, `127.0.0.1:${zkPort}`)
+      assert.equal(binding?.bkLedgersPath, '/ledgers')
     } finally {
       await zk.close()
     }
@@ -170,6 +175,7 @@ describe('dlog local', () => {
       assert.equal((await zk2.getData('/h6-marker')).data?.toString(), 'kept')
       const available = (await zk2.getChildren('/ledgers/available')).filter((c) => c !== 'readonly')
       assert.equal(available.length, 3)
+      assert.equal((await readBindingAt(zk2, '/messaging/distributedlog'))?.bkLedgersPath, '/ledgers')
     } finally {
       await zk2.close()
     }
