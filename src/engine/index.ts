@@ -78,35 +78,3 @@ export {
   NamespaceBuilder,
   type NamespaceOptions,
 } from './log/namespace.js'
-export {
-  LedgerError,
-  LedgerErrorCode,
-  ledgerErrorName,
-  LedgerFencedError,
-  MetadataVersionError,
-  NoSuchLedgerError,
-  NotEnoughBookiesError,
-} from './ledger/errors.js'
-export {
-  type BookieId,
-  type BookiePlacement,
-  type BookieTransport,
-  type CreateLedgerOptions,
-  type EnsembleSegment,
-  LEDGER_CLIENT_DEFAULTS,
-  type LedgerClientApi,
-  type LedgerClientConfig,
-  type LedgerContext,
-  type LedgerEntry,
-  type LedgerMetadata,
-  type LedgerMetadataStore,
-  type LedgerState,
-  type ReadHandle,
-  type Versioned,
-  type WriteHandle,
-} from './ledger/types.js'
-export {readLedgerMetadataMany, updateLedgerMetadata, ZkLedgerMetadataStore} from './ledger/zk-metadata-store.js'
-export {ZkBookiePlacement} from './ledger/placement.js'
-export {idgenPath, isLedgerId, LEDGER_ID_MAX, ledgerIdFromPath, ledgerPath} from './protocol/ledger/layout.js'
-export {decodeLedgerMetadata, encodeLedgerMetadata, ledgerMetadataView, type LedgerMetadataView} from './protocol/ledger/metadata-format.js'
-export {expandStreamExpression, parseDlsnArg, STREAMS_PER_EXPRESSION_MAX} from './log/stream-expression.js'
