@@ -78,10 +78,10 @@ describe('log/reader > LogSegmentEntryReader', () => {
     const {writer, openReader, ledgers, clock} = await setup()
     await writer.write(rec(1))
     const reader = await openReader({inprogress: true})
-    let got: LogRecordWithDLSN[] | null | undefined
-    const p = reader.readNext().then((r) => (got = r))
+    const box: {got?: LogRecordWithDLSN[] | null} = {}
+    const p = reader.readNext().then((r) => (box.got = r))
     await settle()
-    assert.equal(got, undefined, 'entry 0 is not visible until something follows it')
+    assert.equal(box.got, undefined, 'entry 0 is not visible until something follows it')
     // Long polls time out and are re-issued on the clock; none spins.
     clock.advance(DL_CONFIG_DEFAULTS.readLACLongPollTimeoutMs * 3)
     await settle()
@@ -89,7 +89,7 @@ describe('log/reader > LogSegmentEntryReader', () => {
     assert.ok(pollsWhileIdle >= 2 && pollsWhileIdle <= 5, `polls while idle: ${pollsWhileIdle}`)
     await writer.flushAndCommit()
     await p
-    assert.deepEqual(got?.map((r) => r.txid), [1])
+    assert.deepEqual(box.got?.map((r) => r.txid), [1])
     assert.equal(reader.stats().longPollsWithoutProgress, 0)
     // Writer keeps going; reader follows.
     await writer.write(rec(2))
