@@ -89,7 +89,8 @@ describe('log/reader > LogSegmentEntryReader', () => {
     assert.ok(pollsWhileIdle >= 2 && pollsWhileIdle <= 5, `polls while idle: ${pollsWhileIdle}`)
     await writer.flushAndCommit()
     await p
-    assert.deepEqual(box.got?.map((r) => r.txid), [1])
+    const got = box.got as LogRecordWithDLSN[] | null | undefined
+    assert.deepEqual(got?.map((r) => r.txid), [1])
     assert.equal(reader.stats().longPollsWithoutProgress, 0)
     // Writer keeps going; reader follows.
     await writer.write(rec(2))
