@@ -78,6 +78,7 @@ interface Pending {
   op: number
   done: Deferred<BookieResponse>
   deadlineMs: number
+  timeoutMs: number
 }
 
 export class BookieWireClient {
@@ -137,8 +138,16 @@ export class BookieWireClient {
     return this.pending.size
   }
 
-  /** Sends a request and resolves with the response, whatever its status. */
-  async send(input: BookieRequestInput): Promise<BookieResponse> {
+  /** False once the connection failed or was closed: every later request fails at once. */
+  get isOpen(): boolean {
+    return this.failure === undefined
+  }
+
+  /**
+   * Sends a request and resolves with the response, whatever its status. `timeoutMs` overrides the
+   * client's request timeout for this request (a long poll waits longer than an add).
+   */
+  async send(input: BookieRequestInput, opts: {timeoutMs?: number} = {}): Promise<BookieResponse> {
     while (this.pending.size >= this.outstandingMax && !this.failure) {
       await new Promise<void>((r) => this.roomWaiters.push(r))
     }
@@ -147,7 +156,8 @@ export class BookieWireClient {
     this.nextRequestId = this.nextRequestId === 0xffff_ffff ? 1 : this.nextRequestId + 1
     const frame = encodeRequest({...input, requestId} as BookieRequest)
     const done = deferred<BookieResponse>()
-    this.pending.set(requestId, {op: input.op, done, deadlineMs: performance.now() + this.requestTimeoutMs})
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
+    this.pending.set(requestId, {op: input.op, done, deadlineMs: performance.now() + timeoutMs, timeoutMs})
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.expire(), Math.min(1000, Math.max(10, this.requestTimeoutMs / 4)))
       this.sweeper.unref()
@@ -157,8 +167,8 @@ export class BookieWireClient {
   }
 
   /** Sends a request; rejects with BookieError when the status is not OK. */
-  async call<R extends BookieResponse>(input: BookieRequestInput): Promise<R> {
-    const resp = await this.send(input)
+  async call<R extends BookieResponse>(input: BookieRequestInput, opts: {timeoutMs?: number} = {}): Promise<R> {
+    const resp = await this.send(input, opts)
     if (resp.status !== BookieStatus.OK) {
       throw new BookieError(resp.status, `${bookieOpName(input.op)} on bookie ${this.address} failed: ${bookieStatusName(resp.status)}`)
     }
@@ -196,8 +206,12 @@ export class BookieWireClient {
     return r.lac as number
   }
 
+  /** The request is allowed the poll's own timeout on top of the client's request timeout. */
   async longPollRead(ledgerId: number, entryId: number, timeoutMs: number): Promise<{lac: number; entry?: Buffer}> {
-    const r = await this.call<LongPollReadWireResponse>({op: BookieOp.LONG_POLL_READ, ledgerId, entryId, timeoutMs})
+    const r = await this.call<LongPollReadWireResponse>(
+      {op: BookieOp.LONG_POLL_READ, ledgerId, entryId, timeoutMs},
+      {timeoutMs: timeoutMs + this.requestTimeoutMs},
+    )
     return r.entry === undefined ? {lac: r.lac as number} : {lac: r.lac as number, entry: r.entry}
   }
 
@@ -250,7 +264,7 @@ export class BookieWireClient {
     for (const [id, p] of this.pending) {
       if (p.deadlineMs > now) continue
       this.pending.delete(id)
-      p.done.reject(new TimeoutError(`${bookieOpName(p.op)} to bookie ${this.address} got no answer within ${this.requestTimeoutMs} ms`))
+      p.done.reject(new TimeoutError(`${bookieOpName(p.op)} to bookie ${this.address} got no answer within ${p.timeoutMs} ms`))
       this.wakeRoom()
     }
     if (this.pending.size === 0 && this.sweeper) {
