@@ -1,0 +1,154 @@
+/**
+ * A real bookie cluster in the test process for ledger client integration tests: an embedded ZooKeeper
+ * on port 0 (test/integration/bookie/zk.ts), the metadata formatted under a ledgers root, and N
+ * BookieService instances with real cores (journal fsync on) on port 0, each in its own temp dir.
+ *
+ * `openCore` lets a test wrap a bookie's core (e.g. serve a corrupt copy of one entry); `stop(i)` shuts a
+ * bookie down (it unregisters and its port closes: clients fail over); `confFile(i)` writes a bookie.conf
+ * naming the cluster, for CLI tests (`--conf`). close() stops everything and removes the dirs.
+ * connectLedgerContext and createTestLedger give a test (or a child process) a ledger client over it.
+ */
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {metaformat} from '../../src/engine/bookie/admin.js'
+import {parseBookieConfig, type BookieServerConfig} from '../../src/engine/bookie/config.js'
+import {BookieService} from '../../src/engine/bookie/server/bookie-service.js'
+import {type OpenBookieCore, openRealBookieCore} from '../../src/engine/bookie/server/core-metrics.js'
+import {systemClock} from '../../src/engine/common/clock.js'
+import {type Logger, silentLogger} from '../../src/engine/common/logger.js'
+import {cryptoRandom} from '../../src/engine/common/random.js'
+import {ZkBookiePlacement} from '../../src/engine/ledger/placement.js'
+import {TcpBookieTransport} from '../../src/engine/ledger/tcp-transport.js'
+import {
+  type BookieTransport,
+  LEDGER_CLIENT_DEFAULTS,
+  type LedgerClientConfig,
+  type LedgerContext,
+  type LedgerMetadata,
+  type Versioned,
+} from '../../src/engine/ledger/types.js'
+import {LedgerWriteHandle} from '../../src/engine/ledger/write-handle.js'
+import {ZkLedgerMetadataStore} from '../../src/engine/ledger/zk-metadata-store.js'
+import {ZKClient} from '../../src/engine/zookeeper/client/zk-client.js'
+import {startZooKeeper} from '../integration/bookie/zk.js'
+import type {ZKTarget} from './real-zookeeper.js'
+import {makeTmpDir} from './tmp.js'
+
+export interface LedgerCluster {
+  zkServer: ZKTarget
+  connectString: string
+  root: string
+  services: (BookieService | undefined)[]
+  bookieIds: string[]
+  dir: string
+  stop(i: number): Promise<void>
+  confFile(i?: number): string
+  close(): Promise<void>
+}
+
+export async function startLedgerCluster(opts: {bookies?: number; root?: string; openCore?: (i: number) => OpenBookieCore | undefined} = {}): Promise<LedgerCluster> {
+  const root = opts.root ?? '/ledgers'
+  const tmp = makeTmpDir('dlog-ledger-cluster-')
+  const zkServer = await startZooKeeper()
+  const services: (BookieService | undefined)[] = []
+  const configText: string[] = []
+  const close = async (): Promise<void> => {
+    for (const s of services) await s?.close().catch(() => {})
+    await zkServer.close()
+    tmp.remove()
+  }
+  try {
+    const zk = await ZKClient.connect({connectString: zkServer.connectString})
+    try {
+      const parent = root.slice(0, root.lastIndexOf('/'))
+      if (parent !== '') await zk.mkdirp(parent)
+      await metaformat({zk, root, force: true, nonInteractive: true, confirm: async () => false})
+    } finally {
+      await zk.close()
+    }
+    for (let i = 0; i < (opts.bookies ?? 3); i++) {
+      const dir = join(tmp.path, `bookie-${i}`)
+      const text =
+        `zkServers=${zkServer.connectString}\nzkLedgersRootPath=${root}\nbookiePort=0\nzkTimeout=4000\n` +
+        `journalDirectory=${dir}/journal\nledgerDirectories=${dir}/ledgers\nadvertisedAddress=127.0.0.1\n`
+      configText.push(text)
+      const config: BookieServerConfig = parseBookieConfig(text, `bookie-${i}.conf`).config
+      services.push(await BookieService.start({config, openCore: opts.openCore?.(i) ?? openRealBookieCore, readOnlyPollMs: 50}))
+    }
+  } catch (e) {
+    await close()
+    throw e
+  }
+  return {
+    zkServer,
+    connectString: zkServer.connectString,
+    root,
+    services,
+    bookieIds: services.map((s) => (s as BookieService).bookieId),
+    dir: tmp.path,
+    async stop(i: number) {
+      const s = services[i]
+      services[i] = undefined
+      await s?.close()
+    },
+    confFile(i = 0) {
+      const file = join(tmp.path, `bookie-${i}.conf`)
+      writeFileSync(file, configText[i] as string)
+      return file
+    },
+    close,
+  }
+}
+
+/** A ledger client context over TCP and ZooKeeper (what the LedgerClient facade assembles), for tests. */
+export async function connectLedgerContext(
+  connectString: string,
+  root: string,
+  opts: {config?: Partial<LedgerClientConfig>; logger?: Logger; transport?: (tcp: TcpBookieTransport) => BookieTransport} = {},
+): Promise<{ctx: LedgerContext; close(): Promise<void>}> {
+  const zk = await ZKClient.connect({connectString, sessionTimeoutMs: 10_000})
+  const tcp = new TcpBookieTransport({requestTimeoutMs: 10_000, connectTimeoutMs: 3_000})
+  const placement = new ZkBookiePlacement({zk, ledgersRootPath: root})
+  const ctx: LedgerContext = {
+    transport: opts.transport ? opts.transport(tcp) : tcp,
+    metadataStore: new ZkLedgerMetadataStore({zk, ledgersRootPath: root}),
+    placement,
+    clock: systemClock,
+    random: cryptoRandom,
+    logger: opts.logger ?? silentLogger,
+    config: {...LEDGER_CLIENT_DEFAULTS, ...opts.config},
+  }
+  return {
+    ctx,
+    async close() {
+      placement.close()
+      await tcp.close()
+      await zk.close()
+    },
+  }
+}
+
+/** Creates an OPEN ledger on a fresh ensemble and returns a write handle on it. */
+export async function createTestLedger(
+  ctx: LedgerContext,
+  password: Buffer,
+  quorum: {e: number; w: number; a: number} = {e: 3, w: 3, a: 2},
+): Promise<{handle: LedgerWriteHandle; md: Versioned<LedgerMetadata>}> {
+  const bookies = await ctx.placement.newEnsemble(quorum.e)
+  const md = await ctx.metadataStore.createLedgerMetadata((ledgerId) => ({
+    ledgerId,
+    ensembleSize: quorum.e,
+    writeQuorumSize: quorum.w,
+    ackQuorumSize: quorum.a,
+    state: 'OPEN',
+    lastEntryId: -1,
+    length: 0,
+    digestType: 'CRC32C',
+    password,
+    ensembles: [{firstEntryId: 0, bookies}],
+    ctimeMs: Date.now(),
+    customMetadata: {},
+  }))
+  return {handle: new LedgerWriteHandle(ctx, md), md}
+}
