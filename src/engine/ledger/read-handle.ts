@@ -269,6 +269,13 @@ export class LedgerReadHandle implements ReadHandle {
     this.current = metadata
     this.lac = metadata.value.state === 'CLOSED' ? metadata.value.lastEntryId : -1
     this.unwatch = ctx.metadataStore.watchLedgerMetadata(this.ledgerId, (m) => this.onMetadata(m))
+    // A change between the caller's read and the watch being armed would go unseen: look once more.
+    if (metadata.value.state !== 'CLOSED') {
+      ctx.metadataStore.readLedgerMetadata(this.ledgerId).then(
+        (m) => this.onMetadata(m),
+        () => {},
+      )
+    }
   }
 
   get metadata(): LedgerMetadata {

@@ -245,6 +245,18 @@ describe('ledger read handle (simulated bookies)', () => {
     await h.close()
   })
 
+  it('a close that happened before the watch was armed is still learned', async () => {
+    const sim = ledgerSim({seed: 8})
+    const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
+    putEntries(sim, md.value, 3)
+    sim.store.externalUpdate(md.value.ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: 2, length: lengthThrough(m.ledgerId, 2)}))
+    const h = new LedgerReadHandle(sim.ctx, md) // stale: still OPEN
+    await sim.cluster.runFor(1)
+    assert.equal(h.isClosed, true)
+    assert.equal(h.lastAddConfirmed, 2)
+    await h.close()
+  })
+
   it('closing the handle ends its long polls', async () => {
     const sim = ledgerSim({seed: 7})
     const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
