@@ -1,0 +1,380 @@
+/**
+ * Ledger benchmark: the replicated add path end to end. Three bookies run as child processes (the built
+ * `dlog bookie --conf`, journal fsync on), ZooKeeper runs in this process, and the client is the real
+ * ledger client (TcpBookieTransport + LedgerWriteHandle, E3 Qw3 Qa2): closed-loop appends of 100 B and
+ * 1 KiB entries at 1, 64 and 256 outstanding, one fresh ledger per run.
+ *
+ * Per run: adds/s and MB/s acknowledged inside the measured window, and the latency (append -> ack by
+ * Qa bookies) p50/p99/p99.9 of appends sent inside it. In the same run, when installed, the peers of
+ * /work/shared/bench/peers.sh are measured with its own client (lib/pubbench.js): NATS JetStream R3 on a
+ * 3-node loopback cluster (file storage; NATS does not fsync per message) and Redis streams with
+ * appendfsync always, each with the same sizes and windows; the table prints dlog/peer ratios.
+ *
+ * Targets (issue 4): at 1 outstanding p99 <= 2 ms; at 256 outstanding >= 40,000 adds/s of 100 B and
+ * more than twice NATS JetStream R3.
+ *
+ *   npm run build && npm run bench -- ledger      # SECS=5 WARMUP_MS=1000 CONC=1,64,256 SIZES=100,1024
+ *   PEERS=0 skips the peers; NODE_DIR (/tmp/benchnode: npm nats + ioredis) and NATS_SERVER as in peers.sh
+ *   (run /work/shared/bench/peers.sh once to install nats-server, redis-server and the npm clients).
+ */
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {metaformat} from '../src/engine/bookie/admin.js'
+import {systemClock} from '../src/engine/common/clock.js'
+import {silentLogger} from '../src/engine/common/logger.js'
+import {cryptoRandom} from '../src/engine/common/random.js'
+import {ZkBookiePlacement} from '../src/engine/ledger/placement.js'
+import {TcpBookieTransport} from '../src/engine/ledger/tcp-transport.js'
+import {LEDGER_CLIENT_DEFAULTS, type LedgerContext} from '../src/engine/ledger/types.js'
+import {LedgerWriteHandle} from '../src/engine/ledger/write-handle.js'
+import {ZkLedgerMetadataStore} from '../src/engine/ledger/zk-metadata-store.js'
+import {ZKClient} from '../src/engine/zookeeper/client/zk-client.js'
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+const PEERS_LIB = '/work/shared/bench/lib/pubbench.js'
+const ROOT = '/ledgers'
+
+export interface LedgerBenchRow {
+  system: string
+  entryBytes: number
+  outstanding: number
+  addsPerSec: number
+  mbPerSec: number
+  p50Ms: number
+  p99Ms: number
+  p999Ms: number
+  errors: number
+}
+
+export interface LedgerBenchResult {
+  rows: LedgerBenchRow[]
+  peersNote: string
+}
+
+function envList(name: string, dflt: string): number[] {
+  return (process.env[name] ?? dflt).split(',').map(Number)
+}
+
+function pct(sorted: Float64Array, p: number): number {
+  return sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number)
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as {port: number}).port
+  await new Promise((r) => srv.close(r))
+  return port
+}
+
+/** Stops a child we started: SIGTERM, then SIGKILL after 10 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+function startBookie(conf: string): Promise<{child: ChildProcess; id: string}> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'bookie', '--conf', conf], {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
+  child.stderr?.resume()
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      const m = /Bookie (\S+:\d+) is running/.exec(out)
+      if (m) resolve({child, id: m[1] as string})
+    })
+    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}: ${out}`)))
+  })
+}
+
+/** Closed loop: `window` appends in flight for warmup + secs; counts what lands in the measured window. */
+async function drive(append: () => Promise<unknown>, window: number, warmupMs: number, secs: number): Promise<Omit<LedgerBenchRow, 'system' | 'entryBytes' | 'outstanding'>> {
+  const t0 = performance.now()
+  const tMeasure = t0 + warmupMs
+  const tEnd = tMeasure + secs * 1000
+  const lat: number[] = []
+  let acked = 0
+  let errors = 0
+  let inflight = 0
+  let done!: () => void
+  const finished = new Promise<void>((r) => (done = r))
+  const launch = (): void => {
+    const start = performance.now()
+    if (start >= tEnd) {
+      if (inflight === 0) done()
+      return
+    }
+    inflight++
+    append().then(
+      () => {
+        const end = performance.now()
+        inflight--
+        if (end >= tMeasure && end < tEnd) acked++
+        if (start >= tMeasure && start < tEnd) lat.push(end - start)
+        launch()
+      },
+      () => {
+        inflight--
+        errors++
+        if (errors > 100) {
+          if (inflight === 0) done()
+          return
+        }
+        launch()
+      },
+    )
+  }
+  for (let i = 0; i < window; i++) launch()
+  await finished
+  const s = Float64Array.from(lat).sort()
+  return {addsPerSec: acked / secs, mbPerSec: 0, p50Ms: pct(s, 0.5), p99Ms: pct(s, 0.99), p999Ms: pct(s, 0.999), errors}
+}
+
+async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: number, dir: string): Promise<LedgerBenchRow[]> {
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'bookie.js'))) throw new Error('bench/ledger needs the built CLI: run `npm run build` first')
+  const {ZKServer} = await import('../src/engine/zookeeper/server/zk-server.js')
+  const zkServer = await ZKServer.start({port: 0, host: '127.0.0.1'})
+  const connectString = `127.0.0.1:${zkServer.port}`
+  const children: ChildProcess[] = []
+  let zk: ZKClient | undefined
+  let transport: TcpBookieTransport | undefined
+  let placement: ZkBookiePlacement | undefined
+  try {
+    zk = await ZKClient.connect({connectString})
+    await metaformat({zk, root: ROOT, force: true, nonInteractive: true, confirm: async () => false})
+    for (let i = 0; i < 3; i++) {
+      const conf = join(dir, `bookie${i}.conf`)
+      writeFileSync(
+        conf,
+        [
+          `zkServers=${connectString}`,
+          `zkLedgersRootPath=${ROOT}`,
+          'bookiePort=0',
+          'advertisedAddress=127.0.0.1',
+          `journalDirectory=${join(dir, `b${i}`, 'journal')}`,
+          `ledgerDirectories=${join(dir, `b${i}`, 'ledgers')}`,
+          '',
+        ].join('\n'),
+      )
+    }
+    for (let i = 0; i < 3; i++) children.push((await startBookie(join(dir, `bookie${i}.conf`))).child)
+    transport = new TcpBookieTransport({requestTimeoutMs: 30_000})
+    placement = new ZkBookiePlacement({zk, ledgersRootPath: ROOT})
+    for (let i = 0; i < 200 && (await placement.writableBookies()).length < 3; i++) await new Promise((r) => setTimeout(r, 50))
+    const ctx: LedgerContext = {
+      transport,
+      metadataStore: new ZkLedgerMetadataStore({zk, ledgersRootPath: ROOT}),
+      placement,
+      clock: systemClock,
+      random: cryptoRandom,
+      logger: silentLogger,
+      config: {...LEDGER_CLIENT_DEFAULTS, addEntryTimeoutMs: 30_000},
+    }
+    const rows: LedgerBenchRow[] = []
+    for (const size of sizes) {
+      const payload = Buffer.alloc(size, 0x78)
+      for (const window of conc) {
+        const bookies = await placement.newEnsemble(3)
+        const v = await ctx.metadataStore.createLedgerMetadata((ledgerId) => ({
+          ledgerId,
+          ensembleSize: 3,
+          writeQuorumSize: 3,
+          ackQuorumSize: 2,
+          state: 'OPEN',
+          lastEntryId: -1,
+          length: 0,
+          digestType: 'CRC32C',
+          password: Buffer.from('bench'),
+          ensembles: [{firstEntryId: 0, bookies}],
+          ctimeMs: Date.now(),
+          customMetadata: {},
+        }))
+        const h = new LedgerWriteHandle(ctx, v)
+        const r = await drive(() => h.append(payload), window, warmupMs, secs)
+        await h.close()
+        rows.push({system: 'dlog E3 Qw3 Qa2', entryBytes: size, outstanding: window, ...r, mbPerSec: (r.addsPerSec * size) / 1e6})
+      }
+    }
+    return rows
+  } finally {
+    await transport?.close()
+    placement?.close()
+    await zk?.close()
+    for (const c of children) await stopChild(c)
+    await zkServer.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Peers (the servers and client of /work/shared/bench/peers.sh)
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function waitPort(port: number): Promise<void> {
+  const {connect} = await import('node:net')
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({host: '127.0.0.1', port})
+      s.once('connect', () => (s.destroy(), resolve(true)))
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`)
+}
+
+function pubbench(args: string[], nodeDir: string): Promise<LedgerBenchRow[]> {
+  const child = spawn(process.execPath, [PEERS_LIB, ...args], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NODE_PATH: join(nodeDir, 'node_modules')}})
+  let out = ''
+  let err = ''
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d))
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d))
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`pubbench ${args[0]} exited with ${code}: ${err.slice(0, 500)}`))
+      const rows = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as {label: string; size: number; window: number; msgs_s: number; mb_s: number; p50_us: number; p99_us: number; p999_us: number; errors: number})
+        .map((r) => ({
+          system: r.label,
+          entryBytes: r.size,
+          outstanding: r.window,
+          addsPerSec: r.msgs_s,
+          mbPerSec: r.mb_s,
+          p50Ms: r.p50_us / 1000,
+          p99Ms: r.p99_us / 1000,
+          p999Ms: r.p999_us / 1000,
+          errors: r.errors,
+        }))
+      resolve(rows)
+    })
+  })
+}
+
+async function runPeers(sizes: number[], conc: number[], secs: number, warmupMs: number, dir: string): Promise<{rows: LedgerBenchRow[]; note: string}> {
+  const nodeDir = process.env.NODE_DIR ?? '/tmp/benchnode'
+  const nats = process.env.NATS_SERVER ?? 'nats-server'
+  const missing = [
+    !existsSync(PEERS_LIB) && PEERS_LIB,
+    !has(nats) && nats,
+    !has('redis-server') && 'redis-server',
+    !existsSync(join(nodeDir, 'node_modules', 'nats')) && `${nodeDir}/node_modules/nats`,
+    !existsSync(join(nodeDir, 'node_modules', 'ioredis')) && `${nodeDir}/node_modules/ioredis`,
+  ].filter((x): x is string => typeof x === 'string')
+  if (missing.length > 0) return {rows: [], note: `peers not measured: missing ${missing.join(', ')} (run /work/shared/bench/peers.sh once to install them)`}
+  const common = ['--sizes', sizes.join(','), '--windows', conc.join(','), '--secs', String(secs), '--warm', String(warmupMs / 1000), '--reps', '1']
+  const rows: LedgerBenchRow[] = []
+  const children: ChildProcess[] = []
+  try {
+    // NATS JetStream R3: three servers clustered over loopback, file storage.
+    const ports = [await freePort(), await freePort(), await freePort()]
+    const cports = [await freePort(), await freePort(), await freePort()]
+    for (let i = 0; i < 3; i++) {
+      const d = join(dir, `nats${i}`)
+      mkdirSync(d, {recursive: true})
+      const conf = join(d, 'n.conf')
+      writeFileSync(
+        conf,
+        [
+          `server_name: n${i + 1}`,
+          'host: 127.0.0.1',
+          `port: ${ports[i]}`,
+          `jetstream { store_dir: "${join(d, 'js')}" }`,
+          `cluster { name: bench, listen: 127.0.0.1:${cports[i]}, routes: [${cports.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}] }`,
+          '',
+        ].join('\n'),
+      )
+      const c = spawn(nats, ['-c', conf, '-l', join(d, 'n.log')], {stdio: 'ignore'})
+      children.push(c)
+    }
+    for (const p of ports) await waitPort(p)
+    rows.push(...(await pubbench(['nats', '--servers', ports.map((p) => `127.0.0.1:${p}`).join(','), '--replicas', '3', '--label', 'NATS JetStream R3', ...common], nodeDir)))
+    for (const c of children.splice(0)) await stopChild(c)
+    // Redis streams, appendonly + appendfsync always.
+    const rport = await freePort()
+    const rdir = join(dir, 'redis')
+    mkdirSync(rdir, {recursive: true})
+    const redisArgs = ['--bind', '127.0.0.1', '--port', String(rport), '--dir', rdir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--logfile', join(rdir, 'redis.log')]
+    children.push(spawn('redis-server', redisArgs, {stdio: 'ignore'}))
+    await waitPort(rport)
+    rows.push(...(await pubbench(['redis', '--port', String(rport), '--label', 'Redis appendfsync always', ...common], nodeDir)))
+    return {rows, note: 'peers measured in this run with /work/shared/bench/lib/pubbench.js'}
+  } catch (e) {
+    return {rows, note: `peers failed: ${e instanceof Error ? e.message : String(e)}`}
+  } finally {
+    for (const c of children) await stopChild(c)
+  }
+}
+
+export async function run(): Promise<LedgerBenchResult> {
+  const secs = Number(process.env.SECS ?? 5)
+  const warmupMs = Number(process.env.WARMUP_MS ?? 1000)
+  const conc = envList('CONC', '1,64,256')
+  const sizes = envList('SIZES', '100,1024')
+  const dir = mkdtempSync(join(process.env.DIR ?? tmpdir(), 'dlog-bench-ledger-'))
+  try {
+    const rows = await runDlog(sizes, conc, secs, warmupMs, dir)
+    const peers = process.env.PEERS === '0' ? {rows: [], note: 'peers skipped (PEERS=0)'} : await runPeers(sizes, conc, secs, warmupMs, dir)
+    return {rows: [...rows, ...peers.rows], peersNote: peers.note}
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+export function formatResult(r: LedgerBenchResult): string {
+  const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-')
+  const dlog = r.rows.filter((x) => x.system.startsWith('dlog'))
+  const peerNames = [...new Set(r.rows.filter((x) => !x.system.startsWith('dlog')).map((x) => x.system))]
+  const peerOf = (name: string, x: LedgerBenchRow) => r.rows.find((p) => p.system === name && p.entryBytes === x.entryBytes && p.outstanding === x.outstanding)
+  const lines = [
+    '| system | entry | outstanding | adds/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.rows.map(
+      (x) =>
+        `| ${x.system} | ${x.entryBytes} B | ${x.outstanding} | ${f(x.addsPerSec)} | ${f(x.mbPerSec, 1)} | ${f(x.p50Ms, 3)} | ${f(x.p99Ms, 3)} | ${f(x.p999Ms, 3)} | ${x.errors} |`,
+    ),
+    '',
+    r.peersNote,
+  ]
+  if (peerNames.length > 0) {
+    lines.push('', `| entry | outstanding | ${peerNames.map((n) => `dlog/${n} adds/s | dlog/${n} p99`).join(' | ')} |`, `|---|---|${peerNames.map(() => '---|---|').join('')}`)
+    for (const x of dlog) {
+      const cells = peerNames.map((n) => {
+        const p = peerOf(n, x)
+        return p ? `${f(x.addsPerSec / p.addsPerSec, 2)}x | ${f(x.p99Ms / p.p99Ms, 2)}x` : '- | -'
+      })
+      lines.push(`| ${x.entryBytes} B | ${x.outstanding} | ${cells.join(' | ')} |`)
+    }
+  }
+  const t1 = dlog.find((x) => x.entryBytes === 100 && x.outstanding === 1)
+  const t256 = dlog.find((x) => x.entryBytes === 100 && x.outstanding === 256)
+  lines.push('')
+  if (t1) lines.push(`target p99 <= 2 ms at 1 outstanding (100 B): ${f(t1.p99Ms, 3)} ms ${t1.p99Ms <= 2 ? 'MET' : 'MISSED'}`)
+  if (t256) {
+    lines.push(`target >= 40000 adds/s at 256 outstanding (100 B): ${f(t256.addsPerSec)} ${t256.addsPerSec >= 40_000 ? 'MET' : 'MISSED'}`)
+    const nats = r.rows.find((p) => p.system === 'NATS JetStream R3' && p.entryBytes === 100 && p.outstanding === 256)
+    if (nats) lines.push(`target > 2x NATS JetStream R3 at 256 outstanding (100 B): ${f(t256.addsPerSec / nats.addsPerSec, 2)}x ${t256.addsPerSec > 2 * nats.addsPerSec ? 'MET' : 'MISSED'}`)
+  }
+  return lines.join('\n')
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]
+if (isMain) console.log(formatResult(await run()))
