@@ -78,3 +78,13 @@ export {
   NamespaceBuilder,
   type NamespaceOptions,
 } from './log/namespace.js'
+export {
+  CompressionType,
+  DL_CONFIG_DEFAULTS,
+  type DistributedLogConfig,
+  parseDistributedLogConfig,
+  withLogOverrides,
+} from './log/config.js'
+export {logRecordToString} from './log/record/enveloped-entry.js'
+export {LogRecordSetBuilder, decodeRecordSet} from './log/record/record-set.js'
+export {MAX_LOGRECORD_SIZE, MAX_LOGRECORDSET_SIZE} from './log/record/log-record.js'

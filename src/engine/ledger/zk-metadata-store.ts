@@ -21,7 +21,7 @@ import {idgenPath, idgenPrefix, isLeafName, isLevel1Name, isLevel2Name, ledgerId
 import {decodeLedgerMetadata, encodeLedgerMetadata} from '../protocol/ledger/metadata-format.js'
 import {BadVersionError, ConnectionLossError, NodeExistsError, NoNodeError, SessionExpiredError, ZKError} from '../zookeeper/client/errors.js'
 import {parentPath} from '../zookeeper/client/paths.js'
-import type {WatchEvent, ZKClient} from '../zookeeper/client/zk-client.js'
+import {type WatchEvent, ZKClient} from '../zookeeper/client/zk-client.js'
 import {LedgerError, LedgerErrorCode, MetadataVersionError, NoSuchLedgerError} from './errors.js'
 import {LEDGER_CLIENT_DEFAULTS, type LedgerMetadata, type LedgerMetadataStore, type Versioned} from './types.js'
 
@@ -46,12 +46,31 @@ export class ZkLedgerMetadataStore implements LedgerMetadataStore {
   private readonly zk: ZKClient
   private readonly clock: Clock
   private readonly log: Logger
+  private readonly ownsZk: boolean
 
-  constructor(opts: ZkLedgerMetadataStoreOptions) {
+  constructor(opts: ZkLedgerMetadataStoreOptions & {ownsZk?: boolean}) {
     this.zk = opts.zk
     this.root = opts.ledgersRootPath
     this.clock = opts.clock ?? systemClock
     this.log = (opts.logger ?? silentLogger).child('ledger-metadata')
+    this.ownsZk = opts.ownsZk ?? false
+  }
+
+  /**
+   * A store with its own ZooKeeper client, closed by close(): for tools, which pass the bookie
+   * configuration (zkServers, zkTimeout, zkLedgersRootPath) as it is.
+   */
+  static async connect(
+    opts: {zkServers: string; zkTimeoutMs?: number; zkLedgersRootPath: string},
+    logger?: Logger,
+  ): Promise<ZkLedgerMetadataStore> {
+    const zk = await ZKClient.connect({connectString: opts.zkServers, sessionTimeoutMs: opts.zkTimeoutMs, logger})
+    return new ZkLedgerMetadataStore({zk, ledgersRootPath: opts.zkLedgersRootPath, logger, ownsZk: true})
+  }
+
+  /** Closes the ZooKeeper client if this store created it; watches end with it. */
+  async close(): Promise<void> {
+    if (this.ownsZk) await this.zk.close()
   }
 
   async createLedgerMetadata(build: (ledgerId: number) => LedgerMetadata): Promise<Versioned<LedgerMetadata>> {
@@ -317,6 +336,26 @@ export async function updateLedgerMetadata(
       base = await store.readLedgerMetadata(next.ledgerId)
     }
   }
+}
+
+/**
+ * The metadata of many ledgers, read `concurrency` at a time, in the order of `ledgerIds`; ledgers
+ * deleted meanwhile are left out (tools list, then read, while others delete).
+ */
+export async function readLedgerMetadataMany(
+  store: LedgerMetadataStore,
+  ledgerIds: readonly number[],
+  concurrency = LIST_CONCURRENCY,
+): Promise<Versioned<LedgerMetadata>[]> {
+  const read = await mapLimit(ledgerIds, concurrency, async (id) => {
+    try {
+      return await store.readLedgerMetadata(id)
+    } catch (e) {
+      if (e instanceof NoSuchLedgerError) return undefined
+      throw e
+    }
+  })
+  return read.filter((m) => m !== undefined)
 }
 
 function encodeOrThrow(metadata: LedgerMetadata): Buffer {

@@ -86,18 +86,11 @@ const KEYS = [
 export function encodeLedgerMetadata(m: LedgerMetadata): Buffer {
   const json = {
     formatVersion: METADATA_FORMAT_VERSION,
-    ledgerId: m.ledgerId,
-    state: m.state,
-    ensembleSize: m.ensembleSize,
-    writeQuorumSize: m.writeQuorumSize,
-    ackQuorumSize: m.ackQuorumSize,
-    lastEntryId: m.lastEntryId,
-    length: m.length,
-    digestType: m.digestType,
+    ...plainFields(m),
     password: m.password.toString('base64'),
     ctimeMs: m.ctimeMs,
-    ensembles: m.ensembles.map((s) => ({firstEntryId: s.firstEntryId, bookies: [...s.bookies]})),
-    customMetadata: Object.fromEntries(Object.entries(m.customMetadata).map(([k, v]) => [k, v.toString('base64')])),
+    ensembles: copyEnsembles(m.ensembles),
+    customMetadata: mapValues(m.customMetadata, (v) => v.toString('base64')),
   }
   const buf = Buffer.from(JSON.stringify(json), 'utf8')
   // The same checks as decoding, so nothing this writes is refused by a reader.
@@ -193,10 +186,7 @@ function fromJson(json: unknown, bytes: number): LedgerMetadata {
   }
 
   if (!isObject(json.customMetadata)) throw bad('customMetadata must be an object')
-  const customMetadata: Record<string, Buffer> = {}
-  for (const [k, v] of Object.entries(json.customMetadata)) {
-    Object.defineProperty(customMetadata, k, {value: base64(v, `customMetadata[${JSON.stringify(k)}]`), enumerable: true, writable: true, configurable: true})
-  }
+  const customMetadata = mapValues(json.customMetadata, (v, k) => base64(v, `customMetadata[${JSON.stringify(k)}]`))
   return {
     ledgerId,
     ensembleSize,
@@ -211,4 +201,60 @@ function fromJson(json: unknown, bytes: number): LedgerMetadata {
     ctimeMs,
     customMetadata,
   }
+}
+
+/**
+ * The metadata as tools print it (`dlog bkshell ledgermetadata --json`): the stored fields without the
+ * password (only its length), custom metadata values as text when they are printable UTF-8, else
+ * `base64:<...>`.
+ */
+export interface LedgerMetadataView {
+  ledgerId: number
+  state: LedgerState
+  ensembleSize: number
+  writeQuorumSize: number
+  ackQuorumSize: number
+  lastEntryId: number
+  length: number
+  digestType: 'CRC32C'
+  passwordBytes: number
+  ctimeMs: number
+  ensembles: EnsembleSegment[]
+  customMetadata: Record<string, string>
+}
+
+export function ledgerMetadataView(m: LedgerMetadata): LedgerMetadataView {
+  return {
+    ...plainFields(m),
+    passwordBytes: m.password.length,
+    ctimeMs: m.ctimeMs,
+    ensembles: copyEnsembles(m.ensembles),
+    customMetadata: mapValues(m.customMetadata, printable),
+  }
+}
+
+/** The fields stored as they are, in the format's key order. */
+function plainFields(m: LedgerMetadata) {
+  const {ledgerId, state, ensembleSize, writeQuorumSize, ackQuorumSize, lastEntryId, length, digestType} = m
+  return {ledgerId, state, ensembleSize, writeQuorumSize, ackQuorumSize, lastEntryId, length, digestType}
+}
+
+function copyEnsembles(ensembles: readonly EnsembleSegment[]): EnsembleSegment[] {
+  return ensembles.map((s) => ({firstEntryId: s.firstEntryId, bookies: [...s.bookies]}))
+}
+
+/**
+ * A record with `fn` applied to each value. Keys are defined as own data properties, so a key such as
+ * `__proto__` (custom metadata is user data) stays a key instead of changing the object's prototype.
+ */
+export function mapValues<A, B>(record: Record<string, A>, fn: (value: A, key: string) => B): Record<string, B> {
+  const out: Record<string, B> = {}
+  for (const [k, v] of Object.entries(record)) Object.defineProperty(out, k, {value: fn(v, k), enumerable: true, writable: true, configurable: true})
+  return out
+}
+
+function printable(v: Buffer): string {
+  const text = v.toString('utf8')
+  const clean = Buffer.from(text, 'utf8').equals(v) && !/[\p{Cc}]/u.test(text) && !text.startsWith('base64:')
+  return clean ? text : `base64:${v.toString('base64')}`
 }

@@ -1,0 +1,51 @@
+/**
+ * `dlog bkshell deleteledger -l ID [-f]`: deletes a ledger (its metadata; bookies reclaim the entries
+ * by garbage collection), after a confirmation prompt unless -f. Logic: engine ledger/zk-metadata-store.ts.
+ */
+import {Flags} from '@oclif/core'
+
+import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
+import {ExitCode} from '../../cli/exit-codes.js'
+import {confirm} from '../../cli/prompt.js'
+import {isLedgerId, LEDGER_ID_MAX, loadBookieConfigFrom, ZkLedgerMetadataStore} from '../../engine/index.js'
+
+export default class DeleteLedger extends DlogCommand {
+  static override summary = 'Delete a ledger'
+
+  static override description = `Removes the ledger's metadata from ZooKeeper; every bookie then drops the \
+ledger's entries in its next garbage collection. It asks "Are you sure to delete Ledger : <id>? (Y or N)" \
+first (as BookKeeper's shell does) unless -f is given. A ledger still in use by a log is lost to it: \
+delete only ledgers no log segment refers to. The configuration comes from --conf or BOOKIE_CONF.`
+
+  static override examples = [
+    {description: 'Delete ledger 7, confirming at the prompt', command: 'BOOKIE_CONF=conf/bookie-1.conf <%= config.bin %> <%= command.id %> -l 7'},
+    {description: 'Without asking', command: '<%= config.bin %> <%= command.id %> --conf conf/bookie-1.conf -l 7 -f'},
+  ]
+
+  static override flags = {
+    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
+    ledgerid: Flags.integer({char: 'l', description: 'the ledger id', required: true}),
+    force: Flags.boolean({char: 'f', description: 'delete without prompting'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(DeleteLedger)
+    const id = flags.ledgerid
+    if (!isLedgerId(id)) this.error(`ledger id must be in [0, ${LEDGER_ID_MAX}], got ${id}`, {exit: ExitCode.USAGE})
+    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
+    for (const w of warnings) this.warn(w)
+    const store = await ZkLedgerMetadataStore.connect(config)
+    try {
+      await store.readLedgerMetadata(id) // a missing ledger fails before the prompt
+      if (!flags.force) {
+        if (!(await confirm(`Are you sure to delete Ledger : ${id}?`))) throw new DeclinedError()
+        // A piped answer is not echoed: end the prompt's line before the result.
+        if (!process.stdin.isTTY) this.log('')
+      }
+      await store.removeLedgerMetadata(id, -1)
+      this.log(`Deleted ledger ${id}.`)
+    } finally {
+      await store.close()
+    }
+  }
+}
