@@ -88,3 +88,34 @@ export {
 export {logRecordToString} from './log/record/enveloped-entry.js'
 export {LogRecordSetBuilder, decodeRecordSet} from './log/record/record-set.js'
 export {MAX_LOGRECORD_SIZE, MAX_LOGRECORDSET_SIZE} from './log/record/log-record.js'
+export {
+  LedgerError,
+  LedgerErrorCode,
+  ledgerErrorName,
+  LedgerFencedError,
+  MetadataVersionError,
+  NoSuchLedgerError,
+  NotEnoughBookiesError,
+} from './ledger/errors.js'
+export {
+  type BookieId,
+  type BookiePlacement,
+  type BookieTransport,
+  type CreateLedgerOptions,
+  type EnsembleSegment,
+  LEDGER_CLIENT_DEFAULTS,
+  type LedgerClientApi,
+  type LedgerClientConfig,
+  type LedgerContext,
+  type LedgerEntry,
+  type LedgerMetadata,
+  type LedgerMetadataStore,
+  type LedgerState,
+  type ReadHandle,
+  type Versioned,
+  type WriteHandle,
+} from './ledger/types.js'
+export {readLedgerMetadataMany, updateLedgerMetadata, ZkLedgerMetadataStore} from './ledger/zk-metadata-store.js'
+export {ZkBookiePlacement} from './ledger/placement.js'
+export {idgenPath, isLedgerId, LEDGER_ID_MAX, ledgerIdFromPath, ledgerPath} from './protocol/ledger/layout.js'
+export {decodeLedgerMetadata, encodeLedgerMetadata, ledgerMetadataView, type LedgerMetadataView} from './protocol/ledger/metadata-format.js'
