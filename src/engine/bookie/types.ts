@@ -40,9 +40,20 @@ export interface BookieInfo {
   readOnly: boolean
 }
 
+/** Hears the outcome of one add made with addEntryWith (exactly one of the two calls). */
+export interface AddCallback {
+  addDone(): void
+  addFailed(error: unknown): void
+}
+
 export interface BookieCore {
   /** Resolves once the entry is in the journal and fsynced. */
   addEntry(req: AddEntryRequest): Promise<void>
+  /**
+   * addEntry without a promise per add, for the server's hot path (optional: a core without it is
+   * called through addEntry). Refusals known at once are thrown; otherwise `done` hears the outcome.
+   */
+  addEntryWith?(entry: Buffer, masterKey: Buffer, recovery: boolean, done: AddCallback): void
   readEntry(req: ReadEntryRequest): Promise<Buffer>
   longPollRead(req: LongPollReadRequest): Promise<LongPollReadResult>
   /** The highest LAC this bookie has seen for the ledger (from entries or explicit LAC writes). */

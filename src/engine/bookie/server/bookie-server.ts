@@ -32,7 +32,7 @@ import {
   encodeHeaderOnlyResponse,
   FRAME_BODY_BYTES_MAX,
 } from '../../protocol/bookie/wire.js'
-import type {BookieCore} from '../types.js'
+import type {AddCallback, BookieCore} from '../types.js'
 import {ResponseWriter} from './response-writer.js'
 
 export interface BookieServerOptions {
@@ -199,13 +199,19 @@ class BookieConnection {
     this.server.outstandingTotal++
     if (this.outstanding >= this.server.outstandingRequestsPerConnectionMax) this.updateReading()
     const t0 = this.server.clock.monotonicMs()
+    if (req.op === BookieOp.ADD_ENTRY && core.addEntryWith !== undefined) {
+      // The hot path: no promise or closure per add, the ack encoded from its fields.
+      const add = new PendingAdd(this, req, t0)
+      try {
+        core.addEntryWith(req.entry, req.masterKey, req.recovery, add)
+      } catch (e) {
+        add.addFailed(e)
+      }
+      return
+    }
     const done = (resp: BookieResponse): void => {
-      this.outstanding--
-      if (short) this.outstandingShort--
-      this.server.outstandingTotal--
+      this.finished(short)
       if (!this.closed) this.writer.write(resp)
-      if (this.readPaused) this.updateReading()
-      if (this.outstandingShort === 0 && this.drainWaiters.length > 0) this.notifyDrained()
     }
     try {
       switch (req.op) {
@@ -311,6 +317,30 @@ class BookieConnection {
     }
   }
 
+  /** An add made through addEntryWith is answered. */
+  addAnswered(add: PendingAdd, status: BookieStatus, error: unknown): void {
+    const stats = this.server.stats
+    stats.addCount.inc()
+    if (status === BookieStatus.OK) {
+      stats.addBytes.inc(add.bytes)
+      stats.addLatencyMs.observe(this.server.clock.monotonicMs() - add.t0)
+    } else {
+      stats.addFailures.inc()
+      if (!(error instanceof BookieError)) this.server.logger.error('request failed', {op: BookieOp.ADD_ENTRY, remote: this.remote, error})
+    }
+    this.finished(true)
+    if (!this.closed) this.writer.writeAdd(add.requestId, status, add.ledgerId, add.entryId)
+  }
+
+  /** Bookkeeping once a request is answered: the bounds, reading again, shutdown's drain. */
+  private finished(short: boolean): void {
+    this.outstanding--
+    if (short) this.outstandingShort--
+    this.server.outstandingTotal--
+    if (this.readPaused) this.updateReading()
+    if (this.outstandingShort === 0 && this.drainWaiters.length > 0) this.notifyDrained()
+  }
+
   /** Expected refusals (fenced, no entry...) are routine; anything else is worth a line. */
   private logFailure(req: BookieRequest, e: unknown): BookieStatus {
     const status = statusOf(e)
@@ -368,6 +398,33 @@ class BookieConnection {
     this.closed = true
     this.server.connectionClosed(this)
     this.notifyDrained()
+  }
+}
+
+/** One add in flight through a core's addEntryWith: its answer's fields and where it goes. */
+class PendingAdd implements AddCallback {
+  readonly connection: BookieConnection
+  readonly requestId: number
+  readonly ledgerId: number
+  readonly entryId: number
+  readonly bytes: number
+  readonly t0: number
+
+  constructor(connection: BookieConnection, req: {requestId: number; ledgerId: number; entryId: number; entry: Buffer}, t0: number) {
+    this.connection = connection
+    this.requestId = req.requestId
+    this.ledgerId = req.ledgerId
+    this.entryId = req.entryId
+    this.bytes = req.entry.length
+    this.t0 = t0
+  }
+
+  addDone(): void {
+    this.connection.addAnswered(this, BookieStatus.OK, undefined)
+  }
+
+  addFailed(error: unknown): void {
+    this.connection.addAnswered(this, statusOf(error), error)
   }
 }
 

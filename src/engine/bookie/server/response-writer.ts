@@ -8,7 +8,14 @@
  * after the encoded header, in the same corked write.
  */
 import {BookieStatus} from '../../protocol/bookie/codes.js'
-import {BookieOp, type BookieResponse, encodeResponseInto, responseBytes} from '../../protocol/bookie/wire.js'
+import {
+  ADD_RESPONSE_BYTES,
+  BookieOp,
+  type BookieResponse,
+  encodeAddResponseInto,
+  encodeResponseInto,
+  responseBytes,
+} from '../../protocol/bookie/wire.js'
 
 /** Read responses with entries up to this size are copied into the slab; larger ones are sent as is. */
 export const ENTRY_COPY_BYTES_MAX = 4096
@@ -48,6 +55,13 @@ export class ResponseWriter {
       this.chunks.push(this.slab.subarray(this.start, this.end), entry)
       this.start = this.end
     }
+    this.schedule()
+  }
+
+  /** An ADD_ENTRY response (the ack path: encoded from its fields). */
+  writeAdd(requestId: number, status: BookieStatus, ledgerId: number, entryId: number): void {
+    if (SLAB_BYTES - this.end < ADD_RESPONSE_BYTES) this.newSlab(ADD_RESPONSE_BYTES)
+    this.end = encodeAddResponseInto(this.slab, this.end, requestId, status, ledgerId, entryId)
     this.schedule()
   }
 

@@ -26,7 +26,7 @@ import {isDiskFullError} from './disk-ops.js'
 import {ENTRY_LOG_HEADER_BYTES, EntryLogError, EntryLogs} from './entry-log.js'
 import type {LedgerMeta, LogMeta} from './ledger-index.js'
 import {LedgerIndex} from './ledger-index.js'
-import {RECORD_PREFIX_BYTES, SLAB_BYTES, SlabPool, WriteCache} from './write-cache.js'
+import {POS_SPAN, RECORD_PREFIX_BYTES, SLAB_BYTES, SlabPool, WriteCache} from './write-cache.js'
 
 /** Entries indexed per event-loop turn while building a flush's index pages. */
 const INDEX_SLICE_ENTRIES = 16_384
@@ -201,7 +201,21 @@ export class LedgerStorage {
 
   /** Records that every journal record up to `pos` of journal `j` has been applied to memory. */
   noteApplied(j: number, pos: WalPosition): void {
-    this.applied.set(j, pos)
+    this.noteAppliedAt(j, pos.fileId, pos.offset)
+  }
+
+  /**
+   * noteApplied for the add path, without an object per add: the position objects in `applied` are
+   * this class's own and updated in place (a freeze copies them).
+   */
+  noteAppliedAt(j: number, fileId: number, offset: number): void {
+    const p = this.applied.get(j)
+    if (p === undefined) {
+      this.applied.set(j, {fileId, offset})
+    } else {
+      p.fileId = fileId
+      p.offset = offset
+    }
   }
 
   // ---- adds ----
@@ -219,6 +233,14 @@ export class LedgerStorage {
     if (this.addWaiters.length >= this.opts.addWaitersMax) throw new TooManyWaitersError('too many adds waiting for write cache space')
     if (this.flushWanted()) this.kickFlush()
     return new Promise<void>((resolve, reject) => this.addWaiters.push({bytes, resolve, reject}))
+  }
+
+  /** admit() for the add path: reserves and returns true when there is room now and nobody waits. */
+  tryAdmit(entryBytes: number): boolean {
+    const bytes = RECORD_PREFIX_BYTES + entryBytes
+    if (this.addWaiters.length > 0 || !this.fits(bytes)) return false
+    this.reservedBytes += bytes
+    return true
   }
 
   /** Returns a reservation whose add failed before reaching the cache. */
@@ -334,7 +356,10 @@ export class LedgerStorage {
   private async flushOnce(rethrow: boolean): Promise<boolean> {
     if (!this.frozen) {
       if (this.active.empty && this.dirty.size === 0 && !this.checkpointBehind()) return false
-      this.frozen = {cache: this.active, checkpoints: new Map(this.applied)}
+      // Copies: the positions in `applied` keep moving (noteAppliedAt updates them in place).
+      const checkpoints = new Map<number, WalPosition>()
+      for (const [j, p] of this.applied) checkpoints.set(j, {fileId: p.fileId, offset: p.offset})
+      this.frozen = {cache: this.active, checkpoints}
       this.active = new WriteCache(this.pool)
       this.wakeAddWaiters()
     }
@@ -431,15 +456,25 @@ export class LedgerStorage {
     const metaOf = (logId: number, end: number): LogMeta => this.stageLogMeta(metas, logId, end)
     let indexed = 0
     for (const [ledgerId, entries] of cache.ledgers) {
-      for (const [entryId, pos] of entries) {
-        // Let adds and reads run between slices of a large flush (the cache is only changed under the mutex).
-        if (++indexed % INDEX_SLICE_ENTRIES === 0) await new Promise<void>((r) => setImmediate(r))
-        const {slabIndex, slab, offset} = cache.locate(pos)
-        const length = slab.buf.readUInt32BE(offset)
+      // Record bytes of this ledger per log, summed here and added to the log metadata once.
+      const bytesPerLog = new Map<number, number>()
+      entries.forEach((entryId, pos) => {
+        const slabIndex = Math.floor(pos / POS_SPAN)
+        const offset = pos - slabIndex * POS_SPAN
+        const length = cache.slabs[slabIndex]!.buf.readUInt32BE(offset)
         const at = slabLogs[slabIndex]!
         batch.setLocation(ledgerId, entryId, {logId: at.logId, offset: at.base + offset + RECORD_PREFIX_BYTES, length})
-        const m = metaOf(at.logId, 0).ledgers
-        m.set(ledgerId, (m.get(ledgerId) ?? 0) + RECORD_PREFIX_BYTES + length)
+        bytesPerLog.set(at.logId, (bytesPerLog.get(at.logId) ?? 0) + RECORD_PREFIX_BYTES + length)
+        indexed++
+      })
+      for (const [logId, bytes] of bytesPerLog) {
+        const m = metaOf(logId, 0).ledgers
+        m.set(ledgerId, (m.get(ledgerId) ?? 0) + bytes)
+      }
+      // Let adds and reads run between ledgers of a large flush (the cache is only changed under the mutex).
+      if (indexed >= INDEX_SLICE_ENTRIES) {
+        indexed = 0
+        await new Promise<void>((r) => setImmediate(r))
       }
     }
     // Every log written gets metadata (with its new end), even if all its ledgers were deleted meanwhile.

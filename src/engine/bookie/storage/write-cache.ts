@@ -2,9 +2,13 @@
  * The write cache (BK's memtable / DbLedgerStorage write cache): journaled entries wait here until the
  * flusher moves them to an entry log. Entries are copied into 1 MiB slabs laid out exactly like an
  * entry log's records (`length uint32 BE, entry bytes`), so a flush writes each slab with one write
- * call; a per-ledger map finds an entry's record for reads and for building the index. Copying also
+ * call; a per-ledger table finds an entry's record for reads and for building the index. Copying also
  * detaches entries from the network buffers they arrived in. Slabs go back to a bounded pool after a
  * flush so a steady load does not churn the allocator.
+ *
+ * The per-ledger table is an array indexed by entry id (a ledger's entries arrive in order, or with
+ * small gaps when a bookie holds every n-th entry of a striped ensemble), so the add path appends to
+ * an array instead of growing a hash map; ids far outside the run go to a map.
  */
 import {assert} from '../../common/assert.js'
 
@@ -12,7 +16,60 @@ export const SLAB_BYTES = 1024 * 1024
 /** Bytes of the length prefix in front of every record (in slabs and in entry logs). */
 export const RECORD_PREFIX_BYTES = 4
 /** Positions pack (slab index, offset): offsets stay below this span (> the largest record). */
-const POS_SPAN = 2 ** 23
+export const POS_SPAN = 2 ** 23
+/** Largest gap of missing ids the dense run of a ledger's table bridges with holes. */
+const DENSE_GAP_MAX = 64
+const HOLE = -1
+
+/** Packed record positions of one ledger's cached entries, by entry id. */
+export class LedgerPositions {
+  /** Entry id of dense[0] (meaningful once dense is not empty). */
+  first = 0
+  /** Positions from `first` on; HOLE where no entry is cached. */
+  readonly dense: number[] = []
+  /** Ids that do not fit the dense run. */
+  sparse: Map<number, number> | undefined
+
+  set(entryId: number, pos: number): void {
+    const dense = this.dense
+    if (dense.length === 0 && this.sparse === undefined) {
+      this.first = entryId
+      dense.push(pos)
+      return
+    }
+    const i = entryId - this.first
+    if (i === dense.length) {
+      dense.push(pos)
+    } else if (i >= 0 && i < dense.length) {
+      dense[i] = pos
+    } else if (i > dense.length && i - dense.length <= DENSE_GAP_MAX && dense.length > 0) {
+      while (dense.length < i) dense.push(HOLE)
+      dense.push(pos)
+    } else {
+      this.sparse ??= new Map()
+      this.sparse.set(entryId, pos)
+    }
+  }
+
+  get(entryId: number): number | undefined {
+    const i = entryId - this.first
+    if (i >= 0 && i < this.dense.length) {
+      const pos = this.dense[i] as number
+      if (pos !== HOLE) return pos
+    }
+    return this.sparse?.get(entryId)
+  }
+
+  /** Calls fn for every cached entry (dense run first, then the others). */
+  forEach(fn: (entryId: number, pos: number) => void): void {
+    const {dense, first} = this
+    for (let i = 0; i < dense.length; i++) {
+      const pos = dense[i] as number
+      if (pos !== HOLE) fn(first + i, pos)
+    }
+    if (this.sparse) for (const [entryId, pos] of this.sparse) if (this.get(entryId) === pos) fn(entryId, pos)
+  }
+}
 
 export class SlabPool {
   private readonly free: Buffer[] = []
@@ -41,7 +98,7 @@ export interface CachedSlab {
 export class WriteCache {
   readonly slabs: CachedSlab[] = []
   /** ledgerId → entryId → packed position of the entry's record. */
-  readonly ledgers = new Map<number, Map<number, number>>()
+  readonly ledgers = new Map<number, LedgerPositions>()
   /** Record bytes held (what a flush will write). */
   bytes = 0
   entries = 0
@@ -60,15 +117,20 @@ export class WriteCache {
       this.slabs.push(slab)
     }
     const offset = slab.used
-    slab.buf.writeUInt32BE(entry.length, offset)
-    entry.copy(slab.buf, offset + RECORD_PREFIX_BYTES)
+    const buf = slab.buf
+    const n = entry.length
+    buf[offset] = n >>> 24
+    buf[offset + 1] = (n >>> 16) & 0xff
+    buf[offset + 2] = (n >>> 8) & 0xff
+    buf[offset + 3] = n & 0xff
+    buf.set(entry, offset + RECORD_PREFIX_BYTES)
     slab.used += recordBytes
-    let map = this.ledgers.get(ledgerId)
-    if (!map) {
-      map = new Map()
-      this.ledgers.set(ledgerId, map)
+    let positions = this.ledgers.get(ledgerId)
+    if (!positions) {
+      positions = new LedgerPositions()
+      this.ledgers.set(ledgerId, positions)
     }
-    map.set(entryId, (this.slabs.length - 1) * POS_SPAN + offset)
+    positions.set(entryId, (this.slabs.length - 1) * POS_SPAN + offset)
     this.bytes += recordBytes
     this.entries++
   }
@@ -85,7 +147,7 @@ export class WriteCache {
   }
 
   has(ledgerId: number, entryId: number): boolean {
-    return this.ledgers.get(ledgerId)?.has(entryId) ?? false
+    return this.ledgers.get(ledgerId)?.get(entryId) !== undefined
   }
 
   /** Splits a packed position into its slab index and the record's offset in that slab. */

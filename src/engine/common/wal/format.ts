@@ -22,6 +22,7 @@
  * the file or a CRC mismatch is a torn or corrupt record.
  */
 import {crc32c} from '../crc32c.js'
+import {CRC32C_TABLE} from './crc32c-math.js'
 
 export const WAL_FILE_MAGIC = 'DLWL'
 export const WAL_FILE_VERSION = 1
@@ -78,11 +79,16 @@ export function encodeRecord(payload: Buffer): Buffer {
 }
 
 /** Frames `payload` into `target` at `offset` (which must have room); returns the bytes written. */
-export function writeRecord(target: Buffer, offset: number, payload: Buffer): number {
+export function writeRecord(target: Buffer, offset: number, payload: Buffer, crc = recordCrc(payload)): number {
   target.writeUInt32BE(payload.length, offset)
-  target.writeUInt32BE(crc32c(payload, lengthCrc(payload.length)), offset + 4)
-  payload.copy(target, offset + WAL_RECORD_HEADER_BYTES)
+  target.writeUInt32BE(crc, offset + 4)
+  target.set(payload, offset + WAL_RECORD_HEADER_BYTES)
   return WAL_RECORD_HEADER_BYTES + payload.length
+}
+
+/** The CRC a record of `payload` carries: CRC32C over the 4 big-endian length bytes, then the payload. */
+export function recordCrc(payload: Buffer): number {
+  return crc32c(payload, lengthCrc(payload.length))
 }
 
 /**
@@ -90,15 +96,6 @@ export function writeRecord(target: Buffer, offset: number, payload: Buffer): nu
  * CRC (over the payload, continuing from this value) instead of two: the call itself costs more than
  * checksumming 100 bytes. Same result as crc32c(lengthBytes) over the big-endian bytes.
  */
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
-    table[n] = c >>> 0
-  }
-  return table
-})()
 export function lengthCrc(length: number): number {
   let c = 0xffffffff
   for (let shift = 24; shift >= 0; shift -= 8) {

@@ -43,9 +43,26 @@ export interface WalStats {
   fsyncLatencyUs: number[]
 }
 
+/**
+ * Told when a record appended with appendWaiting() is durable or lost. Callbacks run synchronously in
+ * append order, one batch at a time, right after the batch's fdatasync; they must not throw.
+ */
+export interface WalWaiter {
+  walDone(fileId: number, offset: number): void
+  walFailed(error: unknown): void
+}
+
 export interface WriteAheadLog {
   replay(from: WalPosition | undefined, onRecord: (payload: Buffer, position: WalPosition) => void): Promise<WalPosition>
   append(payload: Buffer): Promise<WalPosition>
+  /**
+   * append() without a promise per record (the hot path of the bookie journal): `waiter` hears the
+   * outcome. Refusals known at once (broken or closed log, bad size, queue full) are thrown instead.
+   * `recordCrc`, when given, must equal the record CRC format.ts defines (crc32c of the length bytes
+   * then the payload): a caller that already checksummed the payload in one pass saves a second one.
+   * Optional: wrappers (tests) may leave it out, and callers then fall back to append().
+   */
+  appendWaiting?(payload: Buffer, waiter: WalWaiter, recordCrc?: number): void
   /** Deletes files that end before `upTo`; returns how many were deleted. */
   reclaim(upTo: WalPosition): Promise<number>
   stats(): WalStats

@@ -5,7 +5,7 @@
  * Group commit. append() frames the record (length, CRC32C) straight into the buffer of the batch
  * being filled (bounded by groupCommitBytesMax and groupCommitRecordsMax; a full batch is sealed and a
  * new one started). One flush at a time takes the oldest batch, writes it with one write() and one
- * fdatasync(), both on libuv's threadpool, and then resolves the batch's promises in call order. While
+ * fdatasync(), both on libuv's threadpool, and then tells the batch's waiters in call order. While
  * a flush runs, new appends gather into the next batch, so the number of records per fsync grows with
  * the number of appends in flight. With groupCommitWaitMs 0 a batch starts as soon as the disk is free
  * (after the current event-loop turn, so appends made in one turn share a batch); otherwise it waits
@@ -49,7 +49,7 @@ import {
   WAL_RECORD_HEADER_BYTES,
   writeRecord,
 } from './format.js'
-import type {WalOptions, WalPosition, WalStats, WriteAheadLog} from './types.js'
+import type {WalOptions, WalPosition, WalStats, WalWaiter, WriteAheadLog} from './types.js'
 import {
   checkHeader,
   createWalFile,
@@ -90,8 +90,8 @@ export interface OpenWalOptions extends WalOptions {
 interface Batch {
   buf: Buffer
   bytes: number
-  resolves: ((position: WalPosition) => void)[]
-  rejects: ((error: unknown) => void)[]
+  /** One per record, in append order. */
+  waiters: WalWaiter[]
   /** When the first record arrived (only tracked when groupCommitWaitMs > 0). */
   firstAtMs: number
 }
@@ -152,6 +152,25 @@ export async function openWal(opts: OpenWalOptions): Promise<WriteAheadLog> {
   const wal = new FileWal(config, opts.clock ?? systemClock, log, opts.fileOps ?? nodeFileOps)
   await wal.open()
   return wal
+}
+
+/** append()'s waiter: settles its promise. */
+class PromiseWaiter implements WalWaiter {
+  private readonly resolve: (position: WalPosition) => void
+  private readonly reject: (error: unknown) => void
+
+  constructor(resolve: (position: WalPosition) => void, reject: (error: unknown) => void) {
+    this.resolve = resolve
+    this.reject = reject
+  }
+
+  walDone(fileId: number, offset: number): void {
+    this.resolve({fileId, offset})
+  }
+
+  walFailed(error: unknown): void {
+    this.reject(error)
+  }
 }
 
 class FileWal implements WriteAheadLog {
@@ -302,34 +321,33 @@ class FileWal implements WriteAheadLog {
   }
 
   append(payload: Buffer): Promise<WalPosition> {
-    if (this.broken) return Promise.reject(this.broken)
-    if (this.closing) return Promise.reject(new WalClosedError(this.dir))
-    if (!Buffer.isBuffer(payload)) return Promise.reject(new InvalidInputError('WAL record payload must be a Buffer'))
+    // A refusal thrown by appendWaiting inside the executor becomes the rejection.
+    return new Promise<WalPosition>((resolve, reject) => this.appendWaiting(payload, new PromiseWaiter(resolve, reject)))
+  }
+
+  appendWaiting(payload: Buffer, waiter: WalWaiter, crc?: number): void {
+    if (this.broken) throw this.broken
+    if (this.closing) throw new WalClosedError(this.dir)
+    if (!Buffer.isBuffer(payload)) throw new InvalidInputError('WAL record payload must be a Buffer')
     const {recordBytesMax, queueBytesMax} = this.config
     if (payload.length === 0 || payload.length > recordBytesMax) {
-      const message = `WAL record of ${payload.length} bytes is outside [1, ${recordBytesMax}]`
-      return Promise.reject(new InvalidInputError(message))
+      throw new InvalidInputError(`WAL record of ${payload.length} bytes is outside [1, ${recordBytesMax}]`)
     }
     const frameBytes = WAL_RECORD_HEADER_BYTES + payload.length
-    if (this.queuedBytes + frameBytes > queueBytesMax) {
-      return Promise.reject(new WalOverloadedError(this.queuedBytes, queueBytesMax))
-    }
+    if (this.queuedBytes + frameBytes > queueBytesMax) throw new WalOverloadedError(this.queuedBytes, queueBytesMax)
     const batch = this.batchWithRoom(frameBytes)
-    writeRecord(batch.buf, batch.bytes, payload)
+    writeRecord(batch.buf, batch.bytes, payload, crc)
     batch.bytes += frameBytes
+    batch.waiters.push(waiter)
     this.queuedBytes += frameBytes
-    return new Promise<WalPosition>((resolve, reject) => {
-      batch.resolves.push(resolve)
-      batch.rejects.push(reject)
-      this.kick()
-    })
+    this.kick()
   }
 
   /** The batch being filled, if the frame fits its limits; otherwise a new one. Grows its buffer as needed. */
   private batchWithRoom(frameBytes: number): Batch {
     const {groupCommitBytesMax, groupCommitRecordsMax} = this.config
     const last = this.batches[this.batches.length - 1]
-    if (last && last.resolves.length < groupCommitRecordsMax && last.bytes + frameBytes <= groupCommitBytesMax) {
+    if (last && last.waiters.length < groupCommitRecordsMax && last.bytes + frameBytes <= groupCommitBytesMax) {
       if (last.bytes + frameBytes > last.buf.length) {
         const capacity = Math.min(groupCommitBytesMax, Math.max(2 * last.buf.length, last.bytes + frameBytes))
         const grown = Buffer.allocUnsafe(capacity)
@@ -342,7 +360,7 @@ class FileWal implements WriteAheadLog {
     const capacity = Math.max(frameBytes, Math.min(groupCommitBytesMax, BATCH_BUFFER_BYTES_INITIAL))
     const buf = pooled !== undefined && pooled.length >= capacity ? pooled : Buffer.allocUnsafe(capacity)
     const firstAtMs = this.config.groupCommitWaitMs > 0 ? this.clock.monotonicMs() : 0
-    const batch: Batch = {buf, bytes: 0, resolves: [], rejects: [], firstAtMs}
+    const batch: Batch = {buf, bytes: 0, waiters: [], firstAtMs}
     this.batches.push(batch)
     return batch
   }
@@ -358,7 +376,7 @@ class FileWal implements WriteAheadLog {
       this.closing ||
       this.batches.length > 1 ||
       first.bytes >= groupCommitBytesMax ||
-      first.resolves.length >= groupCommitRecordsMax ||
+      first.waiters.length >= groupCommitRecordsMax ||
       waitedMs >= groupCommitWaitMs
     if (due) {
       if (this.waitTimer) {
@@ -398,25 +416,35 @@ class FileWal implements WriteAheadLog {
       const startMs = this.clock.monotonicMs()
       await this.ops.fdatasync(file.fd)
       this.noteFsync(this.clock.monotonicMs() - startMs)
-      const start = file.writeOffset
       file.writeOffset += batch.bytes
       file.sizeBytes = Math.max(file.sizeBytes, file.writeOffset)
       this.durableEnd = {fileId: file.fileId, offset: file.writeOffset}
-      this.records += batch.resolves.length
+      this.records += batch.waiters.length
       this.bytes += batch.bytes
-      let at = 0
-      for (const resolve of batch.resolves) {
-        resolve({fileId: file.fileId, offset: start + at})
-        at += WAL_RECORD_HEADER_BYTES + batch.buf.readUInt32BE(at)
-      }
-      if (this.bufferPool.length < BATCH_BUFFERS_POOLED_MAX) this.bufferPool.push(batch.buf)
+      step = 'done'
     } catch (e) {
       this.breakWal(step, e, batch)
     } finally {
       this.flushing = false
     }
+    if (step === 'done') this.completed(batch, this.durableEnd.fileId, this.durableEnd.offset - batch.bytes)
     if (this.batches.length === 0 || this.broken) this.notifyIdle()
     else this.kick()
+  }
+
+  /** Tells a durable batch's waiters, in append order, where their records are; recycles its buffer. */
+  private completed(batch: Batch, fileId: number, start: number): void {
+    const buf = batch.buf
+    let at = 0
+    for (const w of batch.waiters) {
+      try {
+        w.walDone(fileId, start + at)
+      } catch (e) {
+        this.log.error('a WAL waiter threw', {error: e})
+      }
+      at += WAL_RECORD_HEADER_BYTES + buf.readUInt32BE(at)
+    }
+    if (this.bufferPool.length < BATCH_BUFFERS_POOLED_MAX) this.bufferPool.push(buf)
   }
 
   /**
@@ -461,7 +489,15 @@ class FileWal implements WriteAheadLog {
     const batches = [failed, ...this.batches]
     this.batches = []
     this.queuedBytes = 0
-    for (const batch of batches) for (const reject of batch.rejects) reject(this.broken)
+    for (const batch of batches) {
+      for (const w of batch.waiters) {
+        try {
+          w.walFailed(this.broken)
+        } catch (e) {
+          this.log.error('a WAL waiter threw', {error: e})
+        }
+      }
+    }
   }
 
   private notifyIdle(): void {

@@ -450,6 +450,30 @@ export function encodeRequest(req: BookieRequest): Buffer {
   }
 }
 
+/**
+ * A well-formed ADD_ENTRY request (nearly every request a bookie gets) decoded with direct reads and no
+ * intermediate objects; undefined for anything else or anything off, which the general decoder then
+ * handles (and explains). The result is what the general decoder returns for the same bytes.
+ */
+function decodeAddRequestFast(body: Buffer): AddEntryWireRequest | undefined {
+  if (body.length < HEADER_BYTES + 2 || body[0] !== BOOKIE_PROTOCOL_VERSION || body[1] !== BookieOp.ADD_ENTRY) return undefined
+  const keyBytes = body.readUInt16BE(HEADER_BYTES)
+  const entryAt = HEADER_BYTES + 2 + keyBytes
+  if (keyBytes > MASTER_KEY_BYTES_MAX || body.length - entryAt < ENTRY_HEADER_BYTES) return undefined
+  const ledgerId = readSafeInt64(body, entryAt)
+  const entryId = readSafeInt64(body, entryAt + 8)
+  if (ledgerId === undefined || ledgerId < 0 || entryId === undefined || entryId < 0) return undefined
+  return {
+    op: BookieOp.ADD_ENTRY,
+    requestId: body.readUInt32BE(4),
+    recovery: (body.readUInt16BE(2) & BookieFlag.RECOVERY) !== 0,
+    masterKey: body.subarray(HEADER_BYTES + 2, entryAt),
+    entry: body.subarray(entryAt),
+    ledgerId,
+    entryId,
+  }
+}
+
 function readHeader(body: Buffer, what: string): {version: number; opcode: number; flags: number; requestId: number} {
   if (body.length < HEADER_BYTES) {
     throw new BookieFrameError('malformed', `${what} of ${body.length} bytes is shorter than the ${HEADER_BYTES}-byte header`)
@@ -459,6 +483,8 @@ function readHeader(body: Buffer, what: string): {version: number; opcode: numbe
 
 /** Decodes a request body (without its length prefix). Throws only BookieFrameError. */
 export function decodeRequest(body: Buffer): BookieRequest {
+  const add = decodeAddRequestFast(body)
+  if (add !== undefined) return add
   const h = readHeader(body, 'request')
   const ids = {opcode: h.opcode, requestId: h.requestId}
   if (h.version !== BOOKIE_PROTOCOL_VERSION) {
@@ -605,6 +631,19 @@ export function encodeResponseInto(out: Buffer, offset: number, resp: BookieResp
   }
   if (entry && !opts.withoutEntry) o += entry.copy(out, o)
   return o
+}
+
+/** Bytes of an ADD_ENTRY response frame (length prefix included), whatever its status. */
+export const ADD_RESPONSE_BYTES = FRAME_LENGTH_BYTES + HEADER_BYTES + 16
+
+/**
+ * encodeResponseInto for an ADD_ENTRY response, from its fields (the bookie's ack path: no response
+ * object per add). Same bytes. `out` must have ADD_RESPONSE_BYTES of room at `offset`.
+ */
+export function encodeAddResponseInto(out: Buffer, offset: number, requestId: number, status: BookieStatus, ledgerId: number, entryId: number): number {
+  let o = writeHeader(out, ADD_RESPONSE_BYTES - FRAME_LENGTH_BYTES, BookieOp.ADD_ENTRY, status, requestId, offset)
+  o = writeInt64(out, o, ledgerId)
+  return writeInt64(out, o, entryId)
 }
 
 /** Encodes a response as a complete frame. */
