@@ -55,7 +55,8 @@ export async function recoverLedger(ctx: LedgerContext, metadata: Versioned<Ledg
       log.info('ledger closed by another recovery meanwhile', {ledgerId, lastEntryId: now.value.lastEntryId, error: errorMessage(e)})
       return now
     }
-    if (e instanceof LedgerError && (e.code === LedgerErrorCode.UNAUTHORIZED || e.code === LedgerErrorCode.RECOVERY_FAILED)) throw e
+    const passThrough: number[] = [LedgerErrorCode.UNAUTHORIZED, LedgerErrorCode.RECOVERY_FAILED, LedgerErrorCode.NO_SUCH_LEDGER]
+    if (e instanceof LedgerError && passThrough.includes(e.code)) throw e
     throw new LedgerError(LedgerErrorCode.RECOVERY_FAILED, `Recovery of ledger ${ledgerId} failed: ${errorMessage(e)}`, {ledgerId, cause: e})
   }
 }
