@@ -120,3 +120,13 @@ export {ZkBookiePlacement} from './ledger/placement.js'
 export {idgenPath, isLedgerId, LEDGER_ID_MAX, ledgerIdFromPath, ledgerPath} from './protocol/ledger/layout.js'
 export {decodeLedgerMetadata, encodeLedgerMetadata, ledgerMetadataView, type LedgerMetadataView} from './protocol/ledger/metadata-format.js'
 export {expandStreamExpression, parseDlsnArg, STREAMS_PER_EXPRESSION_MAX} from './log/stream-expression.js'
+export {
+  DAEMON_SERVICES,
+  type DaemonService,
+  type DaemonSettings,
+  daemonFiles,
+  daemonSettings,
+  parseDaemonService,
+  startDaemon,
+  stopDaemon,
+} from './cluster/daemon.js'

@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 
 import {readBindingAt} from '../../../src/engine/log/metadata/binding.js'
+import {isPidAlive} from '../../../src/engine/cluster/pids.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
 import {type Proc, runCli, startCli} from '../../helpers/processes.js'
 import {freePort} from '../../helpers/real-zookeeper.js'
@@ -38,14 +39,8 @@ function childPids(pid: number): number[] {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+/** Zombies (exited, not yet reaped by whoever inherited them) count as gone. */
+const alive = isPidAlive
 
 /** Table rows `│ name │ address │ stats │ dir │` → {name: {address, stats, dir}}. */
 function tableOf(stdout: string): Map<string, {address: string; stats: string; dir: string}> {
