@@ -130,3 +130,4 @@ export {
   startDaemon,
   stopDaemon,
 } from './cluster/daemon.js'
+export {LedgerClient, type LedgerClientConnectOptions, resolveLedgerClientConfig} from './ledger/ledger-client.js'
