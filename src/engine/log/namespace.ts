@@ -16,6 +16,7 @@ import {hostname} from 'node:os'
 
 import {InvalidInputError} from '../common/errors.js'
 import {type Logger, silentLogger} from '../common/logger.js'
+import {LedgerClient} from '../ledger/ledger-client.js'
 import type {LedgerClientApi} from '../ledger/types.js'
 import type {MetricsRegistry} from '../metrics/registry.js'
 import {ZKClient} from '../zookeeper/client/zk-client.js'
@@ -40,6 +41,19 @@ export type LedgerClientFactory = (ctx: {
   logger: Logger
   statsRegistry: MetricsRegistry | undefined
 }) => Promise<LedgerClientApi>
+
+/**
+ * The ledger client a namespace uses unless told otherwise: the bookie cluster its binding names (the
+ * bookies' ZooKeeper servers and ledgers path), with the configured ledger timeouts.
+ */
+export const defaultLedgerClientFactory: LedgerClientFactory = async ({binding, conf, logger}) =>
+  LedgerClient.connect({
+    zkServers: binding.bkZkServers,
+    ledgersRootPath: binding.bkLedgersPath,
+    zkSessionTimeoutMs: conf.zkSessionTimeoutMs,
+    config: {addEntryTimeoutMs: conf.ledgerWriteTimeoutMs, readEntryTimeoutMs: conf.ledgerReadTimeoutMs},
+    logger,
+  })
 
 export interface NamespaceOptions {
   uri: string
@@ -71,7 +85,7 @@ export class Namespace {
   readonly statsRegistry: MetricsRegistry | undefined
   readonly featureProvider: FeatureProvider
   private readonly log: Logger
-  private readonly ledgerClientFactory: LedgerClientFactory | undefined
+  private readonly ledgerClientFactory: LedgerClientFactory
   private ledgerClientPromise: Promise<LedgerClientApi> | undefined
   private closed = false
 
@@ -92,7 +106,7 @@ export class Namespace {
     this.clientId = args.opts.clientId ?? defaultClientId()
     this.statsRegistry = args.opts.statsRegistry
     this.featureProvider = args.opts.featureProvider ?? NO_FEATURES
-    this.ledgerClientFactory = args.opts.ledgerClientFactory
+    this.ledgerClientFactory = args.opts.ledgerClientFactory ?? defaultLedgerClientFactory
     this.log = args.logger
     this.store = new ZkLogMetadataStore(args.zk, args.uri.path, {
       firstLogSegmentSequenceNo: args.conf.firstLogSegmentSequenceNo,
@@ -154,7 +168,7 @@ export class Namespace {
   async deleteLog(logName: string): Promise<void> {
     this.checkOpen()
     // The ledger client is only made if the log has ledgers to delete.
-    const deleteLedger = this.ledgerClientFactory === undefined ? undefined : async (id: number) => (await this.ledgerClient()).deleteLedger(id)
+    const deleteLedger = async (id: number): Promise<void> => (await this.ledgerClient()).deleteLedger(id)
     await this.store.deleteLog(logName, {deleteLedger})
   }
 
@@ -181,9 +195,6 @@ export class Namespace {
   /** The namespace's ledger client, made on first use by the factory it was opened with. */
   async ledgerClient(): Promise<LedgerClientApi> {
     this.checkOpen()
-    if (this.ledgerClientFactory === undefined) {
-      throw new InvalidInputError(`namespace ${this.uri.raw} was opened without a ledger client factory`)
-    }
     const factory = this.ledgerClientFactory
     this.ledgerClientPromise ??= factory({binding: this.binding, conf: this.conf, logger: this.log, statsRegistry: this.statsRegistry})
     this.ledgerClientPromise.catch(() => (this.ledgerClientPromise = undefined))
