@@ -90,7 +90,12 @@ describe('dlog daemon', () => {
   it('formats the metadata and starts three bookies by SERVICE_PORT; a second start of one is refused', async () => {
     const zk = await ZKClient.connect({connectString: `127.0.0.1:${zkPort}`})
     try {
-      await zk.mkdirp(ROOT)
+      // As the guide does: zkshell creates the parents, metaformat does not.
+      for (const path of ['/messaging', '/messaging/bookkeeper', ROOT]) {
+        const r = await runCli(['zkshell', `127.0.0.1:${zkPort}`, 'create', path, ''], {timeoutMs: CLI_MS})
+        assert.equal(r.code, 0, r.stdout + r.stderr)
+        assert.match(r.stdout + r.stderr, new RegExp(`Created ${path}`))
+      }
       const fmt = await runCli(['bkshell', 'metaformat'], {env: {BOOKIE_CONF: join(tmp.path, 'bookie-1.conf')}, input: 'Y\n', timeoutMs: CLI_MS})
       assert.equal(fmt.code, 0, fmt.stdout + fmt.stderr)
       for (let i = 1; i <= 3; i++) {
@@ -111,6 +116,23 @@ describe('dlog daemon', () => {
     } finally {
       await zk.close()
     }
+  })
+
+  it('binds a namespace to the cluster and creates 11 streams in it, as the guide does', async () => {
+    const uri = `distributedlog://127.0.0.1:${zkPort}/messaging/distributedlog/mynamespace`
+    const zks = `127.0.0.1:${zkPort}`
+    const bind = await runCli(
+      ['admin', 'bind', '-dlzr', zks, '-dlzw', zks, '-s', zks, '-bkzr', zks, '-l', ROOT, '-i', 'false', '-r', 'true', '-c', uri],
+      {timeoutMs: CLI_MS},
+    )
+    assert.equal(bind.code, 0, bind.stdout + bind.stderr)
+    assert.match(bind.stdout, new RegExp(`No bookkeeper is bound to ${uri}\\n`))
+    assert.match(bind.stdout, new RegExp(`Created binding on ${uri}\\.`))
+    const create = await runCli(['tool', 'create', '-u', uri, '-r', 'stream-', '-e', '0-10'], {input: 'Y\n', timeoutMs: CLI_MS})
+    assert.equal(create.code, 0, create.stdout + create.stderr)
+    const list = await runCli(['tool', 'list', '-u', uri], {timeoutMs: CLI_MS})
+    assert.equal(list.code, 0, list.stdout + list.stderr)
+    assert.equal(list.stdout.split('\n').filter((l) => /^stream-\d+$/.test(l)).length, 11)
   })
 
   it('stops a bookie gracefully with the original messages and unregisters it', async () => {

@@ -157,6 +157,10 @@ describe('dlog local', () => {
     const zk = await ZKClient.connect({connectString: `127.0.0.1:${zkPort}`})
     await zk.create('/h6-marker', Buffer.from('kept'))
     await zk.close()
+    // The seeds' commands without -u reach the running sandbox through its state file.
+    const created = await runCli(['tool', 'create', '-r', 'stream-', '-e', '0-10'], {env, input: 'Y\n', timeoutMs: READY_MS})
+    assert.equal(created.code, 0, created.stdout + created.stderr)
+    assert.match(created.stdout, /You are going to create streams : \[stream-0, stream-1, .*stream-10\] \(Y or N\)/)
     run1.proc.kill('SIGINT')
     assert.equal((await run1.proc.exited).code, 0, run1.proc.output())
     assert.ok(existsSync(join(dir, 'sandbox.json')))
@@ -174,6 +178,10 @@ describe('dlog local', () => {
     } finally {
       await zk2.close()
     }
+    const listed = await runCli(['tool', 'list'], {env, timeoutMs: READY_MS})
+    assert.equal(listed.code, 0, listed.stdout + listed.stderr)
+    const names = listed.stdout.split('\n').filter((l) => /^stream-\d+$/.test(l)).sort()
+    assert.deepEqual(names, Array.from({length: 11}, (_, i) => `stream-${i}`).sort())
     // The same directory cannot serve two sandboxes at once, whatever the port.
     const clash = await runCli(['local', String(await freePort()), '--data-dir', dir], {env, timeoutMs: READY_MS})
     assert.notEqual(clash.code, 0)
