@@ -204,6 +204,7 @@ export class Bookie implements BookieCore {
       journal = await Journal.open({
         dirs: options.journalDirs,
         fileSizeBytesMax: options.journalFileSizeBytesMax,
+        preallocateBytes: options.journalPreallocateBytes,
         groupCommitBytesMax: options.journalGroupCommitBytesMax,
         groupCommitRecordsMax: options.journalGroupCommitRecordsMax,
         groupCommitWaitMs: options.journalGroupCommitWaitMs,

@@ -73,7 +73,21 @@ export const BOOKIE_CONFIG_SCHEMA = {
     max: 1_000_000,
     description: 'group commit: fsync once this many entries wait (0: no count limit)',
   },
-  journalMaxSizeMB: {type: 'int', default: BOOKIE_DEFAULTS.journalFileSizeBytesMax as number / MiB, min: 1, max: 65536, description: 'journal file size (MiB)'},
+  journalMaxSizeMB: {
+    type: 'int',
+    default: BOOKIE_DEFAULTS.journalFileSizeBytesMax as number / MiB,
+    min: 1,
+    max: 65536,
+    description: 'journal file size before it rolls (MiB)',
+  },
+  journalPreAllocSizeMB: {
+    type: 'int',
+    default: BOOKIE_DEFAULTS.journalPreallocateBytes as number / MiB,
+    min: 0,
+    max: 65536,
+    description:
+      'zeros written into each new journal file before use (MiB); a file rolls once they are used, so it also caps the file size; 0: no preallocation',
+  },
   skipListSizeLimit: {
     type: 'int',
     default: BOOKIE_DEFAULTS.writeCacheBytesMax as number,
@@ -91,6 +105,14 @@ export const BOOKIE_CONFIG_SCHEMA = {
     max: 1,
     description: 'compact entry logs with less live data than this fraction',
   },
+  gcWaitTime: {
+    type: 'int',
+    default: 60_000,
+    min: 0,
+    max: 7 * 24 * 3_600_000,
+    description:
+      'garbage collection period (ms): local ledgers whose metadata is gone from ZooKeeper are deleted and their space compacted; 0 turns it off',
+  },
   maxOutstandingRequestsPerConnection: {
     type: 'int',
     default: 4096,
@@ -106,9 +128,9 @@ const QUIET_KEYS = new Set([
   'numAddWorkerThreads', 'numReadWorkerThreads', 'numLongPollWorkerThreads', 'numJournalCallbackThreads',
   'numHighPriorityWorkerThreads', 'serverTcpNoDelay', 'serverSockKeepalive', 'serverTcpLinger', 'statsProviderClass',
   'enableStatistics', 'sortedLedgerStorageEnabled', 'ledgerStorageClass', 'journalRemoveFromPageCache',
-  'journalAdaptiveGroupWrites', 'journalAlignmentSize', 'journalPreAllocSizeMB', 'journalWriteBufferSizeKB',
+  'journalAdaptiveGroupWrites', 'journalAlignmentSize', 'journalWriteBufferSizeKB',
   'journalSyncData', 'journalFlushWhenQueueEmpty', 'journalMaxGroupedEntriesToCommit', 'journalMaxBackups',
-  'journalFormatVersionToWrite', 'entryLogFilePreallocationEnabled', 'gcInitialWaitTime', 'gcWaitTime',
+  'journalFormatVersionToWrite', 'entryLogFilePreallocationEnabled', 'gcInitialWaitTime',
   'minorCompactionInterval', 'majorCompactionInterval', 'majorCompactionThreshold', 'compactionRate',
   'compactionRateByEntries', 'compactionRateByBytes', 'compactionMaxOutstandingRequests', 'isForceGCAllowWhenNoSpace',
   'openFileLimit', 'pageSize', 'pageLimit', 'skipListArenaChunkSize', 'skipListArenaMaxAllocSize',
@@ -141,6 +163,8 @@ export interface BookieServerConfig {
   forceReadOnly: boolean
   readOnlyModeEnabled: boolean
   outstandingRequestsPerConnectionMax: number
+  /** Garbage collection period (BK gcWaitTime); 0: no garbage collection. */
+  gcWaitTimeMs: number
   /** Options for the core (storage) part; the server adds clock, logger and readOnly. */
   core: BookieOptionsInput
 }
@@ -197,6 +221,7 @@ export function parseBookieConfig(text: string, source = '<inline>', overrides: 
     forceReadOnly,
     readOnlyModeEnabled: v.readOnlyModeEnabled,
     outstandingRequestsPerConnectionMax: v.maxOutstandingRequestsPerConnection,
+    gcWaitTimeMs: v.gcWaitTime,
     core: {
       journalDirs,
       ledgerDirs,
@@ -209,6 +234,7 @@ export function parseBookieConfig(text: string, source = '<inline>', overrides: 
       // BookKeeper's 0 means "no count limit"; the core wants a bound, so use its largest.
       journalGroupCommitRecordsMax: v.journalBufferedEntriesThreshold === 0 ? 1_000_000 : v.journalBufferedEntriesThreshold,
       journalFileSizeBytesMax: v.journalMaxSizeMB * MiB,
+      journalPreallocateBytes: v.journalPreAllocSizeMB * MiB,
       writeCacheBytesMax: v.skipListSizeLimit,
       entryLogSizeBytesMax: v.logSizeLimit,
       flushIntervalMs: v.flushInterval,

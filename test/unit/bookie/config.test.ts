@@ -47,6 +47,7 @@ describe('bookie > config', () => {
     assert.deepEqual(config.ledgerDirs, ['/tmp/data/bk-1/ledgers'])
     assert.equal(config.readOnlyModeEnabled, true)
     assert.equal(config.forceReadOnly, false)
+    assert.equal(config.gcWaitTimeMs, 3_600_000)
     assert.deepEqual(
       {...config.core},
       {
@@ -60,6 +61,7 @@ describe('bookie > config', () => {
         journalGroupCommitBytesMax: 131072,
         journalGroupCommitRecordsMax: 180,
         journalFileSizeBytesMax: 2048 * 1024 * 1024,
+        journalPreallocateBytes: 16 * 1024 * 1024,
         writeCacheBytesMax: 67108864,
         entryLogSizeBytesMax: 1073741823,
         flushIntervalMs: 1000,
@@ -78,6 +80,11 @@ describe('bookie > config', () => {
     assert.equal(config.forceReadOnly, true)
     assert.equal(config.core.readOnly, true)
     assert.equal(parseBookieConfig('').config.statsHttpPort, -1, 'no stats server unless asked')
+    assert.equal(parseBookieConfig('').config.gcWaitTimeMs, 60_000)
+    const sized = parseBookieConfig('journalMaxSizeMB=8\njournalPreAllocSizeMB=2\ngcWaitTime=0\n').config
+    assert.equal(sized.core.journalFileSizeBytesMax, 8 * 1024 * 1024)
+    assert.equal(sized.core.journalPreallocateBytes, 2 * 1024 * 1024)
+    assert.equal(sized.gcWaitTimeMs, 0, 'garbage collection off')
   })
 
   it('warns on unknown keys and on index dirs it cannot honour', () => {
@@ -97,6 +104,8 @@ describe('bookie > config', () => {
       ['ledgerDirectories=', /ledgerDirectories: needs at least one directory/],
       ['journalDirectories=/a,/a', /directory \/a is listed twice/],
       ['diskUsageThreshold=0.5\ndiskUsageLwmThreshold=0.8', /diskUsageLwmThreshold 0.8 is above diskUsageThreshold 0.5/],
+      ['journalPreAllocSizeMB=-1', /journalPreAllocSizeMB/],
+      ['gcWaitTime=soon', /gcWaitTime: expected an integer/],
     ]
     for (const [text, re] of cases) assert.throws(() => parseBookieConfig(text, 'b.conf'), (e: unknown) => e instanceof InvalidInputError && re.test(e.message), text)
   })

@@ -8,12 +8,14 @@
  *   2. connect to ZooKeeper and check the cookies (refuse to start on any mismatch, or when the
  *      metadata was never formatted);
  *   3. open the core (journal replay happens here) and start serving;
- *   4. register under available/ (or available/readonly/), start the stats server.
+ *   4. register under available/ (or available/readonly/), start the garbage collector (../gc.ts:
+ *      every gcWaitTime, ledgers whose metadata is gone from ZooKeeper are deleted), start the stats
+ *      server.
  * While running, the core's read-only state is polled and the registration follows it; with
  * readOnlyModeEnabled=false a core that turns read-only (full disks) shuts the bookie down instead,
  * as BookKeeper does.
- * Shutdown: unregister first (clients stop choosing this bookie), drain the server, close the core,
- * then the stats server.
+ * Shutdown: stop the garbage collector, unregister (clients stop choosing this bookie), drain the
+ * server, close the core, then the stats server.
  */
 import {errorMessage} from '../../common/errors.js'
 import {type Logger, silentLogger} from '../../common/logger.js'
@@ -22,6 +24,7 @@ import {MetricsRegistry} from '../../metrics/registry.js'
 import {ZKClient} from '../../zookeeper/client/zk-client.js'
 import {type BookieServerConfig, bookieIdOf} from '../config.js'
 import {checkCookies} from '../cookie.js'
+import {GarbageCollector} from '../gc.js'
 import {BookieRegistration} from '../registration.js'
 import {BookieServer} from './bookie-server.js'
 import {type ClosableBookieCore, type OpenBookieCore, openRealBookieCore} from './core-metrics.js'
@@ -46,6 +49,8 @@ export class BookieService {
   readonly core: ClosableBookieCore
   readonly metrics: MetricsRegistry
   readonly stats: StatsHttpServer | undefined
+  /** Deletes ledgers whose metadata is gone from ZooKeeper (undefined when gcWaitTime is 0). */
+  readonly gc: GarbageCollector | undefined
   private readonly registration: BookieRegistration
   private readonly log: Logger
   private readonly pollTimer: ReturnType<typeof setInterval>
@@ -58,6 +63,7 @@ export class BookieService {
     core: ClosableBookieCore
     metrics: MetricsRegistry
     stats: StatsHttpServer | undefined
+    gc: GarbageCollector | undefined
     registration: BookieRegistration
     log: Logger
     pollMs: number
@@ -69,6 +75,7 @@ export class BookieService {
     this.core = parts.core
     this.metrics = parts.metrics
     this.stats = parts.stats
+    this.gc = parts.gc
     this.registration = parts.registration
     this.log = parts.log
     let lastReadOnly = parts.core.isReadOnly()
@@ -135,6 +142,21 @@ export class BookieService {
       cleanup.push(() => registration.close())
       await registration.start(zk)
 
+      let gc: GarbageCollector | undefined
+      const {listLedgers, deleteLedger} = core
+      if (config.gcWaitTimeMs > 0 && listLedgers && deleteLedger) {
+        const collector = new GarbageCollector({
+          core: {listLedgers: () => listLedgers.call(core), deleteLedger: (id) => deleteLedger.call(core, id)},
+          zk: () => registration.client,
+          root: config.zkLedgersRootPath,
+          gcWaitTimeMs: config.gcWaitTimeMs,
+          logger: log,
+        })
+        collector.start()
+        cleanup.push(() => collector.close())
+        gc = collector
+      }
+
       let stats: StatsHttpServer | undefined
       if (config.statsHttpPort >= 0) {
         stats = await startStatsHttpServer({host: config.advertisedAddress, port: config.statsHttpPort, registry: metrics})
@@ -151,6 +173,7 @@ export class BookieService {
         core,
         metrics,
         stats,
+        gc,
         registration,
         log,
         pollMs: opts.readOnlyPollMs ?? 1000,
@@ -191,6 +214,7 @@ export class BookieService {
         this.log.warn(`shutdown: ${what} failed`, {error: errorMessage(e)})
       }
     }
+    if (this.gc) await step('stop garbage collection', () => this.gc!.close())
     await step('unregister', () => this.registration.close())
     await step('drain server', () => this.server.close())
     await step('close core', () => this.core.close())

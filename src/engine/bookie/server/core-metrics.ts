@@ -18,6 +18,9 @@ export interface ClosableBookieCore extends BookieCore {
   close(): Promise<void>
   /** When present, the service follows read-only changes at once instead of at its next poll. */
   onReadOnlyChange?(listener: (readOnly: boolean) => void): () => void
+  /** When both are present, the service runs the garbage collector (../gc.ts) over them. */
+  listLedgers?(): number[]
+  deleteLedger?(ledgerId: number): Promise<void>
 }
 
 /** Opens the core a BookieService serves (the real one by default; tests pass fakes). */

@@ -141,6 +141,7 @@ export function entryRecordCrc(entry: Buffer): number {
 export interface JournalOptions {
   dirs: string[]
   fileSizeBytesMax: number
+  preallocateBytes: number
   groupCommitBytesMax: number
   groupCommitRecordsMax: number
   groupCommitWaitMs: number
@@ -163,6 +164,7 @@ export class Journal {
           await opts.openWal({
             dir: currentDir(dir),
             fileSizeBytesMax: opts.fileSizeBytesMax,
+            preallocateBytes: Math.min(opts.preallocateBytes, opts.fileSizeBytesMax),
             groupCommitBytesMax: opts.groupCommitBytesMax,
             groupCommitRecordsMax: opts.groupCommitRecordsMax,
             groupCommitWaitMs: opts.groupCommitWaitMs,

@@ -31,6 +31,13 @@ export interface WalOptions {
   groupCommitWaitMs: number
   /** Largest record payload accepted; bigger appends are refused with InvalidInputError. */
   recordBytesMax: number
+  /**
+   * Bytes of zeros each new file is filled with (in the background) before use; 0 grows files by
+   * appending. Once a file's preallocated space is used up and the next file is ready, the WAL rolls
+   * early rather than grow the file. Default min(fileSizeBytesMax, 16 MiB), BookKeeper's journal
+   * preallocation step.
+   */
+  preallocateBytes?: number
 }
 
 export interface WalStats {

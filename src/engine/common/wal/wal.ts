@@ -68,13 +68,6 @@ export interface OpenWalOptions extends WalOptions {
   logger?: Logger
   /** File operations (default: Node's fs on the threadpool); tests inject faults here. */
   fileOps?: WalFileOps
-  /**
-   * Bytes of zeros each new file is filled with (in the background) before use; 0 grows files by
-   * appending. Once a file's preallocated space is used up and the next file is ready, the WAL rolls
-   * early rather than grow the file. Default min(fileSizeBytesMax, 16 MiB), BookKeeper's journal
-   * preallocation step.
-   */
-  preallocateBytes?: number
   /** Bytes allowed to wait for a flush; appends past it fail with WalOverloadedError (retriable). Default 64 MiB. */
   queueBytesMax?: number
   /** How many recent fsync latencies stats() reports. Default 1024. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, test} from 'node:test'
 import fc from 'fast-check'
@@ -9,6 +10,7 @@ import {recordCrc} from '../../../../src/engine/common/wal/format.js'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
 import {encodeEntry} from '../../../../src/engine/protocol/bookie/entry.js'
 import {makeTmpDir} from '../../../helpers/tmp.js'
+import {waitFor} from '../../../helpers/wait-for.js'
 import {KEY, OTHER_KEY, makeEntry, openTestBookie} from './helpers.js'
 
 const tmp = makeTmpDir('dlog-bookie-addpath-')
@@ -118,4 +120,23 @@ test('add path - adds made with addEntryWith survive a crash (journal replay, th
   } finally {
     await bookie.close()
   }
+})
+
+test('journal preallocation - new journal files hold journalPreallocateBytes of zeros, not a whole file size', async (t) => {
+  const root = fresh()
+  const {bookie} = await openTestBookie(root, {journalFileSizeBytesMax: 8 * 1024 * 1024, journalPreallocateBytes: 64 * 1024})
+  t.after(() => bookie.close())
+  const dir = join(root, 'journal', 'current')
+  const walFiles = (): string[] => readdirSync(dir).filter((f) => f.endsWith('.wal'))
+  // The first file and the spare prepared behind it.
+  await waitFor(() => walFiles().length === 2, {what: 'the spare journal file'})
+  for (const f of walFiles()) assert.ok(statSync(join(dir, f)).size <= 64 * 1024 + 24, `${f} is ${statSync(join(dir, f)).size} bytes`)
+  // Past the preallocated space the journal rolls to the spare rather than grow the file.
+  for (let e = 0; e < 100; e++) {
+    const cb = callback()
+    bookie.addEntryWith(makeEntry(1, e, {bytes: 1000}), KEY, false, cb)
+    await cb.result
+  }
+  await waitFor(() => walFiles().length >= 3, {what: 'a roll'})
+  for (const f of walFiles()) assert.ok(statSync(join(dir, f)).size <= 64 * 1024 + 24 + 1100, `${f} is ${statSync(join(dir, f)).size} bytes`)
 })

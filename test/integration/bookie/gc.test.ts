@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+
+import {metaformat} from '../../../src/engine/bookie/admin.js'
+import {parseBookieConfig} from '../../../src/engine/bookie/config.js'
+import {BookieService} from '../../../src/engine/bookie/server/bookie-service.js'
+import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
+import {ledgerPath} from '../../../src/engine/protocol/ledger/layout.js'
+import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
+import type {ZKTarget} from '../../helpers/real-zookeeper.js'
+import {makeTmpDir} from '../../helpers/tmp.js'
+import {waitFor} from '../../helpers/wait-for.js'
+import {KEY, makeEntry} from '../../unit/bookie/core/helpers.js'
+import {startZooKeeper} from './zk.js'
+
+const ROOT = '/ledgers'
+
+describe('bookie > garbage collection from ZooKeeper metadata (real core)', () => {
+  let zkServer: ZKTarget
+  let zk: ZKClient
+  let service: BookieService
+  const tmp = makeTmpDir('dlog-bookie-gc-')
+
+  before(async () => {
+    zkServer = await startZooKeeper()
+    zk = await ZKClient.connect({connectString: zkServer.connectString})
+    await metaformat({zk, root: ROOT, force: true, nonInteractive: true, confirm: async () => false})
+    const {config} = parseBookieConfig(
+      `zkServers=${zkServer.connectString}\nzkLedgersRootPath=${ROOT}\nbookiePort=0\nzkTimeout=4000\ngcWaitTime=100\n` +
+        `journalDirectory=${tmp.path}/journal\nledgerDirectories=${tmp.path}/ledgers\njournalPreAllocSizeMB=1\n`,
+      'gc.conf',
+    )
+    service = await BookieService.start({config})
+  })
+  after(async () => {
+    await service?.close()
+    await zk?.close()
+    await zkServer?.close()
+    tmp.remove()
+  })
+
+  it('reclaims a ledger whose metadata znode was removed and keeps the ones that still exist', async () => {
+    const core = service.core
+    assert.ok(service.gc, 'a garbage collector runs when gcWaitTime > 0')
+    // Metadata first, as a writer does, then the adds.
+    for (const id of [1, 2, 1234567890]) {
+      await zk.mkdirp(ledgerPath(ROOT, id), Buffer.from('{}'))
+      for (let e = 0; e < 20; e++) await core.addEntry({entry: makeEntry(id, e), masterKey: KEY, recovery: false})
+    }
+    // A round with every ledger alive deletes nothing.
+    const kept = await service.gc.runNow()
+    assert.deepEqual(kept.deleted, [])
+    assert.equal(kept.liveLedgers, 3)
+
+    await zk.delete(ledgerPath(ROOT, 2))
+    // The periodic rounds (every 100 ms) pick it up.
+    await waitFor(() => !core.listLedgers?.().includes(2), {timeoutMs: 20_000, what: 'ledger 2 garbage collected'})
+    assert.deepEqual(core.listLedgers?.(), [1, 1234567890])
+    await assert.rejects(core.readEntry({ledgerId: 2, entryId: 0}), (e: unknown) => e instanceof BookieError && e.code === BookieStatus.NO_LEDGER)
+    for (const id of [1, 1234567890]) {
+      for (let e = 0; e < 20; e++) assert.deepEqual(await core.readEntry({ledgerId: id, entryId: e}), makeEntry(id, e))
+    }
+  })
+
+  it('deletes nothing while the ledgers root cannot be listed', async () => {
+    const gc = service.gc!
+    const core = service.core
+    await zk.mkdirp(ledgerPath(ROOT, 7), Buffer.from('{}'))
+    await core.addEntry({entry: makeEntry(7, 0), masterKey: KEY, recovery: false})
+    const before = core.listLedgers?.()
+    // Every ledger znode goes, and so does the root: a listing error, not "no ledger is alive".
+    await zk.deleteRecursive(ROOT)
+    // The first call may join a round that listed before the removal; the second starts after it.
+    await gc.runNow()
+    const round = await gc.runNow()
+    assert.match(round.skipped ?? '', /listing failed/)
+    assert.deepEqual(round.deleted, [])
+    assert.deepEqual(core.listLedgers?.(), before)
+  })
+})
