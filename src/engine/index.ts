@@ -131,3 +131,6 @@ export {
   stopDaemon,
 } from './cluster/daemon.js'
 export {LedgerClient, type LedgerClientConnectOptions, resolveLedgerClientConfig} from './ledger/ledger-client.js'
+export {LogManager, openLog, type LogContext} from './log/log-manager.js'
+export {AsyncLogWriter, LogWriter, type LogWriterContext} from './log/writer/log-writer.js'
+export {AsyncLogReader, LogReader, type LogReaderContext, type ReadPosition} from './log/reader/log-reader.js'

@@ -1,0 +1,207 @@
+/**
+ * The two seams between the log-level writer/reader and one log segment: SegmentWriterPort (batching
+ * records into enveloped entries on one ledger WriteHandle, commits with control records, end of stream,
+ * counters) and SegmentReaderPort (entries of one segment, up to its lastEntryId once completed, up to
+ * the LAC with long polls while in progress, decoded to records).
+ *
+ * The writer side adapts writer/segment-writer.ts. The reader side is a small long-polling reader over
+ * one ReadHandle (reads `readAheadBatchEntries` entries at a time up to the LAC; when caught up on an
+ * in-progress segment, one long poll for the next entry).
+ */
+import type {Clock} from '../common/clock.js'
+import type {Logger} from '../common/logger.js'
+import type {LedgerClientApi, ReadHandle, WriteHandle} from '../ledger/types.js'
+import type {DistributedLogConfig} from './config.js'
+import type {DLSN} from './dlsn.js'
+import {decodeEntry} from './record/enveloped-entry.js'
+import {LogSegmentWriter} from './writer/segment-writer.js'
+import {type LogRecord, type LogRecordWithDLSN, type LogSegmentMetadata} from './types.js'
+
+export interface SegmentCounters {
+  lastTxId: number
+  lastEntryId: number
+  lastSlotId: number
+  recordCount: number
+}
+
+export interface SegmentWriterPort {
+  write(record: LogRecord): Promise<DLSN>
+  /** Transmits what is buffered, waits for it, then commits (control record) so readers see it. */
+  flushAndCommit(): Promise<void>
+  /** Writes the end-of-stream record and commits. */
+  markEndOfStream(): Promise<DLSN>
+  /** flushAndCommit, then closes the ledger; the counters of the acknowledged user records. */
+  close(): Promise<SegmentCounters>
+  /** Fails everything pending with WriteCancelledError; leaves the ledger for recovery to fence. */
+  abort(): Promise<void>
+  /** Bytes of user records accepted (the size-based rolling measure). */
+  readonly bytesWritten: number
+  /** The storage error that broke this segment writer, once one did. */
+  readonly failure: Error | undefined
+}
+
+export interface SegmentWriterArgs {
+  handle: WriteHandle
+  segment: LogSegmentMetadata
+  config: DistributedLogConfig
+  clock: Clock
+  logger: Logger
+  logName: string
+  /** Called once when the segment writer enters its error state (so the log writer heals at once). */
+  onError?: (e: Error) => void
+}
+
+/** The port over log/writer/segment-writer.ts (H7's LogSegmentWriter). */
+class SegmentWriterAdapter implements SegmentWriterPort {
+  private readonly w: LogSegmentWriter
+  private endOfStreamDLSN: DLSN | undefined
+
+  constructor(a: SegmentWriterArgs) {
+    this.w = new LogSegmentWriter({
+      handle: a.handle,
+      logSegmentSequenceNo: a.segment.logSegmentSequenceNo,
+      startTxId: a.segment.firstTxId,
+      config: a.config,
+      clock: a.clock,
+      logger: a.logger,
+      streamName: a.logName,
+      onError: a.onError,
+    })
+  }
+
+  get bytesWritten(): number {
+    return this.w.counters().bytesAcknowledged
+  }
+
+  get failure(): Error | undefined {
+    return this.w.error
+  }
+
+  write(record: LogRecord): Promise<DLSN> {
+    return this.w.write(record)
+  }
+
+  flushAndCommit(): Promise<void> {
+    return this.w.flushAndCommit()
+  }
+
+  async markEndOfStream(): Promise<DLSN> {
+    this.endOfStreamDLSN = await this.w.markEndOfStream()
+    return this.endOfStreamDLSN
+  }
+
+  async close(): Promise<SegmentCounters> {
+    await this.w.close()
+    const c = this.w.counters()
+    // The end-of-stream record is the segment's last record: readers of the completed segment must reach it.
+    const last = this.endOfStreamDLSN ?? c.lastDLSN
+    return {lastTxId: c.lastTxId, lastEntryId: last.entryId, lastSlotId: last.slotId, recordCount: c.recordCount}
+  }
+
+  async abort(): Promise<void> {
+    this.w.abort()
+    await Promise.resolve()
+  }
+}
+
+export function openSegmentWriter(args: SegmentWriterArgs): SegmentWriterPort {
+  return new SegmentWriterAdapter(args)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading one segment.
+
+export interface SegmentReaderPort {
+  /**
+   * The records (control ones included) of the next entries. While the segment is in progress and the
+   * reader is caught up, waits up to the long-poll bound and may resolve with []. Resolves undefined once
+   * a completed segment has been read through its lastEntryId.
+   */
+  readNext(): Promise<LogRecordWithDLSN[] | undefined>
+  /** The segment was completed: read through `meta.lastEntryId`, then end. */
+  complete(meta: LogSegmentMetadata): void
+  /** The highest entry id known readable (for idle detection). */
+  readonly lastAddConfirmed: number
+  readonly nextEntryId: number
+  close(): Promise<void>
+}
+
+export interface SegmentReaderArgs {
+  ledgers: LedgerClientApi
+  segment: LogSegmentMetadata
+  /** Entry to start at. */
+  startEntryId: number
+  config: DistributedLogConfig
+  clock: Clock
+}
+
+class SimpleSegmentReader implements SegmentReaderPort {
+  private readonly a: SegmentReaderArgs
+  private handle: ReadHandle | undefined
+  private lastEntryId: number | undefined
+  nextEntryId: number
+  private completedSignal: (() => void) | undefined
+  private closed = false
+
+  constructor(a: SegmentReaderArgs) {
+    this.a = a
+    this.nextEntryId = a.startEntryId
+    this.lastEntryId = a.segment.inprogress ? undefined : a.segment.lastEntryId
+  }
+
+  get lastAddConfirmed(): number {
+    return this.lastEntryId ?? this.handle?.lastAddConfirmed ?? -1
+  }
+
+  complete(meta: LogSegmentMetadata): void {
+    this.lastEntryId = meta.lastEntryId
+    this.completedSignal?.()
+  }
+
+  private decode(entryId: number, payload: Buffer): LogRecordWithDLSN[] {
+    const s = this.a.segment
+    return decodeEntry(payload, {logSegmentSequenceNo: s.logSegmentSequenceNo, entryId, startSequenceId: s.startSequenceId})
+  }
+
+  async readNext(): Promise<LogRecordWithDLSN[] | undefined> {
+    if (this.lastEntryId !== undefined && this.nextEntryId > this.lastEntryId) return undefined
+    this.handle ??= await this.a.ledgers.openLedgerNoRecovery(this.a.segment.ledgerId)
+    const h = this.handle
+    const limit = this.lastEntryId ?? h.lastAddConfirmed
+    if (this.nextEntryId <= limit) {
+      const batch = Math.max(1, this.a.config.readAheadBatchEntries, this.a.config.prefetchEntriesPerSegment)
+      const last = Math.min(limit, this.nextEntryId + batch - 1)
+      const entries = await h.readEntries(this.nextEntryId, last)
+      const out: LogRecordWithDLSN[] = []
+      for (const e of entries) out.push(...this.decode(e.entryId, e.payload))
+      this.nextEntryId = last + 1
+      return out
+    }
+    if (h.isClosed) {
+      // The ledger is closed but the segment's completion has not reached us yet: wait for it (bounded).
+      await new Promise<void>((resolve) => {
+        const t = this.a.clock.setTimeout(resolve, this.a.config.readLACLongPollTimeoutMs)
+        this.completedSignal = () => {
+          this.a.clock.clearTimeout(t)
+          resolve()
+        }
+      })
+      this.completedSignal = undefined
+      return []
+    }
+    const r = await h.readLastAddConfirmedAndEntry(this.nextEntryId, this.a.config.readLACLongPollTimeoutMs)
+    if (r.entry === undefined || this.closed) return []
+    this.nextEntryId = r.entry.entryId + 1
+    return this.decode(r.entry.entryId, r.entry.payload)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.completedSignal?.()
+    await this.handle?.close().catch(() => undefined)
+  }
+}
+
+export function openSegmentReader(args: SegmentReaderArgs): SegmentReaderPort {
+  return new SimpleSegmentReader(args)
+}
