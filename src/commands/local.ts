@@ -61,8 +61,12 @@ on the same port fails with a message and leaves nothing running.`
 
     // Signals during start are remembered and honoured once the start has finished or failed.
     let stop!: (signal: string) => void
+    let signalled = false
     const stopped = new Promise<string>((resolve) => (stop = resolve))
-    const onSignal = (signal: string): void => stop(signal)
+    const onSignal = (signal: string): void => {
+      signalled = true
+      stop(signal)
+    }
     for (const s of STOP_SIGNALS) process.once(s, onSignal)
 
     const step = <T>(what: string, work: () => Promise<T>): Promise<T> => {
@@ -77,6 +81,23 @@ on the same port fails with a message and leaves nothing running.`
       onBookieExit: (b, how) =>
         this.warn(`${b.name} (${b.bookieId}, pid ${b.pid}) exited unexpectedly (${how.signal ?? `code ${how.code}`}); see ${b.logPath}`),
     })
+    let statePath: string | undefined
+    if (!signalled) statePath = this.announce(sandbox)
+    await stopped
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal)
+    // A second Ctrl-C while stopping falls through to the default handler (exits at once); the
+    // bookies then notice their parent is gone and exit by themselves.
+    if (statePath !== undefined) removeSandboxState(sandbox.zkPort)
+    try {
+      await sandbox.close()
+    } catch (e) {
+      this.error(`the sandbox did not stop cleanly: ${errorMessage(e)}`, {exit: ExitCode.FAILURE})
+    }
+    this.log('ByeBye!')
+  }
+
+  /** Records the sandbox for other commands and prints the ready line and the table. */
+  private announce(sandbox: Sandbox): string | undefined {
     let statePath: string | undefined
     try {
       statePath = writeSandboxState(sandbox.zkPort, {
@@ -98,17 +119,6 @@ on the same port fails with a message and leaves nothing running.`
       ),
     )
     if (sandbox.temporary) this.log(`Data is temporary (removed on exit); keep it with --data-dir.`)
-
-    await stopped
-    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal)
-    // A second Ctrl-C while stopping falls through to the default handler (exits at once); the
-    // bookies then notice their parent is gone and exit by themselves.
-    if (statePath !== undefined) removeSandboxState(sandbox.zkPort)
-    try {
-      await sandbox.close()
-    } catch (e) {
-      this.error(`the sandbox did not stop cleanly: ${errorMessage(e)}`, {exit: ExitCode.FAILURE})
-    }
-    this.log('ByeBye!')
+    return statePath
   }
 }

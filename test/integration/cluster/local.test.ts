@@ -140,6 +140,36 @@ describe('dlog local', () => {
     assert.match(first.proc.stdout(), /ByeBye!/)
   })
 
+  it('a bookie that dies is reported and the sandbox still stops cleanly', async () => {
+    const zkPort = await freePort()
+    const {proc, bookiePids} = await startSandbox([String(zkPort), '--bookies', '2'])
+    assert.equal(bookiePids.length, 2)
+    process.kill(bookiePids[0] as number, 'SIGKILL')
+    await waitFor(() => /bookie-\d \(127\.0\.0\.1:\d+, pid \d+\) exited unexpectedly \(SIGKILL\)/.test(flat(proc.stderr())), {
+      timeoutMs: 30_000,
+      what: 'the warning about the dead bookie',
+    })
+    assert.equal(proc.child.exitCode, null, 'the sandbox keeps running')
+    proc.kill('SIGINT')
+    assert.equal((await proc.exited).code, 0, proc.output())
+    assert.match(proc.stdout(), /ByeBye!/)
+    assert.equal(alive(bookiePids[1] as number), false)
+  })
+
+  it('Ctrl-C while starting stops what was started, without announcing a ready sandbox', async () => {
+    const zkPort = await freePort()
+    const proc = startCli(['local', String(zkPort)], {env})
+    procs.push(proc)
+    await waitFor(() => proc.stdout().includes('Starting 3 bookies'), {timeoutMs: READY_MS, what: 'the bookie step'})
+    proc.kill('SIGINT')
+    const {code} = await proc.exited
+    assert.equal(code, 0, proc.output())
+    assert.equal(proc.stdout().includes(READY), false)
+    assert.match(proc.stdout(), /ByeBye!\n$/)
+    assert.deepEqual(childPids(proc.pid), [])
+    assert.equal(existsSync(join(stateDir, `sandbox-${zkPort}.json`)), false)
+  })
+
   it('kill -9 of the sandbox leaves no bookie running', async () => {
     const zkPort = await freePort()
     const {proc, bookiePids} = await startSandbox([String(zkPort)])
