@@ -16,7 +16,7 @@
  * namespace binding (the log core's format, log/metadata/binding.ts). close() stops the bookies
  * gracefully (SIGTERM, a bound, SIGKILL), then ZooKeeper.
  */
-import {createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream} from 'node:fs'
+import {createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -273,8 +273,36 @@ function formatLine(line: LogRecordLine): string {
   return `${new Date(line.timeMs).toISOString()} ${line.level.toUpperCase()} ${line.scope} ${line.message}${attrs ? ' ' + attrs : ''}\n`
 }
 
+const TEMP_PREFIX = 'dlog-sandbox-'
+
+/**
+ * A sandbox killed with -9 cannot remove its temp dir; the next one does: a temp sandbox dir whose
+ * lock names a dead process is garbage. A dir without a lock (one being created right now) is kept.
+ */
+function sweepStaleTempDirs(): void {
+  let names: string[]
+  try {
+    names = readdirSync(tmpdir())
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue
+    const dir = join(tmpdir(), name)
+    try {
+      const pid = Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim())
+      if (Number.isSafeInteger(pid) && pid > 0 && !isPidAlive(pid)) rmSync(dir, {recursive: true, force: true})
+    } catch {
+      // no lock, not ours or already gone
+    }
+  }
+}
+
 function prepareDataDir(given: string | undefined): {dataDir: string; temporary: boolean} {
-  if (given === undefined) return {dataDir: mkdtempSync(join(tmpdir(), 'dlog-sandbox-')), temporary: true}
+  if (given === undefined) {
+    sweepStaleTempDirs()
+    return {dataDir: mkdtempSync(join(tmpdir(), TEMP_PREFIX)), temporary: true}
+  }
   const dataDir = resolve(given)
   try {
     mkdirSync(dataDir, {recursive: true})

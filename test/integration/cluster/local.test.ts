@@ -174,9 +174,16 @@ describe('dlog local', () => {
     const zkPort = await freePort()
     const {proc, bookiePids} = await startSandbox([String(zkPort)])
     assert.equal(bookiePids.length, 3)
+    const dataDir = tableOf(proc.stdout()).get('bookie-1')?.dir.replace(/\/bookie-1$/, '') as string
     proc.kill('SIGKILL')
     await proc.exited
     await waitFor(() => bookiePids.every((pid) => !alive(pid)), {timeoutMs: 30_000, intervalMs: 100, what: 'orphaned bookies to exit'})
+    // The temp dir stays behind (nobody could remove it); the next temp sandbox sweeps it.
+    assert.ok(existsSync(dataDir))
+    const next = await startSandbox([String(await freePort()), '--bookies', '1'])
+    assert.equal(existsSync(dataDir), false, `${dataDir} swept`)
+    next.proc.kill('SIGINT')
+    assert.equal((await next.proc.exited).code, 0)
   })
 
   it('--data-dir keeps ZooKeeper data and bookie identities across a restart', async () => {
