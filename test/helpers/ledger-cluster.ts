@@ -6,7 +6,9 @@
  * `openCore` lets a test wrap a bookie's core (e.g. serve a corrupt copy of one entry); `stop(i)` shuts a
  * bookie down (it unregisters and its port closes: clients fail over); `confFile(i)` writes a bookie.conf
  * naming the cluster, for CLI tests (`--conf`). close() stops everything and removes the dirs.
- * connectLedgerContext and createTestLedger give a test (or a child process) a ledger client over it.
+ *
+ * (test/helpers/test-cluster.ts is the general fixture; this one adds core wrappers, nested roots and
+ * conf files, which the ledger read/recovery and bkshell tests need.)
  */
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -15,21 +17,6 @@ import {metaformat} from '../../src/engine/bookie/admin.js'
 import {parseBookieConfig, type BookieServerConfig} from '../../src/engine/bookie/config.js'
 import {BookieService} from '../../src/engine/bookie/server/bookie-service.js'
 import {type OpenBookieCore, openRealBookieCore} from '../../src/engine/bookie/server/core-metrics.js'
-import {systemClock} from '../../src/engine/common/clock.js'
-import {type Logger, silentLogger} from '../../src/engine/common/logger.js'
-import {cryptoRandom} from '../../src/engine/common/random.js'
-import {ZkBookiePlacement} from '../../src/engine/ledger/placement.js'
-import {TcpBookieTransport} from '../../src/engine/ledger/tcp-transport.js'
-import {
-  type BookieTransport,
-  LEDGER_CLIENT_DEFAULTS,
-  type LedgerClientConfig,
-  type LedgerContext,
-  type LedgerMetadata,
-  type Versioned,
-} from '../../src/engine/ledger/types.js'
-import {LedgerWriteHandle} from '../../src/engine/ledger/write-handle.js'
-import {ZkLedgerMetadataStore} from '../../src/engine/ledger/zk-metadata-store.js'
 import {ZKClient} from '../../src/engine/zookeeper/client/zk-client.js'
 import {startZooKeeper} from '../integration/bookie/zk.js'
 import type {ZKTarget} from './real-zookeeper.js'
@@ -101,54 +88,3 @@ export async function startLedgerCluster(opts: {bookies?: number; root?: string;
   }
 }
 
-/** A ledger client context over TCP and ZooKeeper (what the LedgerClient facade assembles), for tests. */
-export async function connectLedgerContext(
-  connectString: string,
-  root: string,
-  opts: {config?: Partial<LedgerClientConfig>; logger?: Logger; transport?: (tcp: TcpBookieTransport) => BookieTransport} = {},
-): Promise<{ctx: LedgerContext; close(): Promise<void>}> {
-  const zk = await ZKClient.connect({connectString, sessionTimeoutMs: 10_000})
-  const tcp = new TcpBookieTransport({requestTimeoutMs: 10_000, connectTimeoutMs: 3_000})
-  const placement = new ZkBookiePlacement({zk, ledgersRootPath: root})
-  const ctx: LedgerContext = {
-    transport: opts.transport ? opts.transport(tcp) : tcp,
-    metadataStore: new ZkLedgerMetadataStore({zk, ledgersRootPath: root}),
-    placement,
-    clock: systemClock,
-    random: cryptoRandom,
-    logger: opts.logger ?? silentLogger,
-    config: {...LEDGER_CLIENT_DEFAULTS, ...opts.config},
-  }
-  return {
-    ctx,
-    async close() {
-      placement.close()
-      await tcp.close()
-      await zk.close()
-    },
-  }
-}
-
-/** Creates an OPEN ledger on a fresh ensemble and returns a write handle on it. */
-export async function createTestLedger(
-  ctx: LedgerContext,
-  password: Buffer,
-  quorum: {e: number; w: number; a: number} = {e: 3, w: 3, a: 2},
-): Promise<{handle: LedgerWriteHandle; md: Versioned<LedgerMetadata>}> {
-  const bookies = await ctx.placement.newEnsemble(quorum.e)
-  const md = await ctx.metadataStore.createLedgerMetadata((ledgerId) => ({
-    ledgerId,
-    ensembleSize: quorum.e,
-    writeQuorumSize: quorum.w,
-    ackQuorumSize: quorum.a,
-    state: 'OPEN',
-    lastEntryId: -1,
-    length: 0,
-    digestType: 'CRC32C',
-    password,
-    ensembles: [{firstEntryId: 0, bookies}],
-    ctimeMs: Date.now(),
-    customMetadata: {},
-  }))
-  return {handle: new LedgerWriteHandle(ctx, md), md}
-}

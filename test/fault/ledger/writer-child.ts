@@ -4,14 +4,14 @@
  * argv[4]) and prints `ledger <id>`, then keeps 32 appends of payloadOf(i) in flight forever, printing
  * `acked <entryId>` as each one is acknowledged. The test kills it with SIGKILL mid-stream.
  */
-import {connectLedgerContext, createTestLedger} from '../../helpers/ledger-cluster.js'
+import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
 import {killPayloadOf} from './payload.js'
 
 async function main(): Promise<void> {
   const [connectString, root, password] = process.argv.slice(2) as [string, string, string]
-  const {ctx} = await connectLedgerContext(connectString, root)
-  const {handle: writer, md} = await createTestLedger(ctx, Buffer.from(password))
-  process.stdout.write(`ledger ${md.value.ledgerId}\n`)
+  const client = await LedgerClient.connect({zkServers: connectString, ledgersRootPath: root})
+  const writer = await client.createLedger({ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, password: Buffer.from(password)})
+  process.stdout.write(`ledger ${writer.ledgerId}\n`)
   let next = 0
   const pump = (): void => {
     const i = next++

@@ -8,10 +8,8 @@ import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {LedgerReadHandle} from '../../../src/engine/ledger/read-handle.js'
-import {recoverLedger} from '../../../src/engine/ledger/recovery.js'
-import type {LedgerContext} from '../../../src/engine/ledger/types.js'
-import {connectLedgerContext, type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
+import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
+import {type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
 import {type Proc, repoRoot, startProcess} from '../../helpers/processes.js'
 import {waitFor} from '../../helpers/wait-for.js'
 import {killPayloadOf} from './payload.js'
@@ -20,19 +18,16 @@ const PASSWORD = 'kill9-writer'
 
 describe('ledger > kill -9 of the writer, then recovery', () => {
   let cluster: LedgerCluster
-  let ctx: LedgerContext
-  let closeClient: (() => Promise<void>) | undefined
+  let client: LedgerClient
   const procs: Proc[] = []
 
   before(async () => {
     cluster = await startLedgerCluster({bookies: 3})
-    const c = await connectLedgerContext(cluster.connectString, cluster.root)
-    ctx = c.ctx
-    closeClient = c.close
+    client = await LedgerClient.connect({zkServers: cluster.connectString, ledgersRootPath: cluster.root})
   })
   after(async () => {
     for (const p of procs) await p.stop()
-    await closeClient?.()
+    await client?.close()
     await cluster?.close()
   })
 
@@ -56,18 +51,18 @@ describe('ledger > kill -9 of the writer, then recovery', () => {
       const ackedIds = acked()
       const maxAcked = Math.max(...ackedIds)
 
-      const md = await ctx.metadataStore.readLedgerMetadata(ledgerId)
-      assert.equal(md.value.state, 'OPEN')
-      const closed = await recoverLedger(ctx, md, Buffer.from(PASSWORD))
-      const last = closed.value.lastEntryId
+      assert.equal((await client.getLedgerMetadata(ledgerId)).value.state, 'OPEN')
+      const reader = await client.openLedger(ledgerId, {password: Buffer.from(PASSWORD)})
+      const closed = reader.metadata
+      assert.equal(closed.state, 'CLOSED')
+      const last = closed.lastEntryId
       assert.ok(last >= maxAcked, `recovered up to ${last}, but entry ${maxAcked} was acknowledged`)
-      const reader = new LedgerReadHandle(ctx, closed)
       const entries = await reader.readEntries(0, last)
       await reader.close()
       for (const e of entries) assert.deepEqual(e.payload, killPayloadOf(e.entryId), `entry ${e.entryId}`)
       let length = 0
       for (const e of entries) length += e.payload.length
-      assert.equal(closed.value.length, length)
+      assert.equal(closed.length, length)
     })
   }
 })

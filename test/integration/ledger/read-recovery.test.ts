@@ -12,16 +12,17 @@ import {openRealBookieCore} from '../../../src/engine/bookie/server/core-metrics
 import type {ReadEntryRequest} from '../../../src/engine/bookie/types.js'
 import {Logger, type LogRecordLine} from '../../../src/engine/common/logger.js'
 import {LedgerError, LedgerErrorCode, LedgerFencedError} from '../../../src/engine/ledger/errors.js'
+import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
 import {LedgerReadHandle, writeSetOf} from '../../../src/engine/ledger/read-handle.js'
 import {recoverLedger} from '../../../src/engine/ledger/recovery.js'
-import type {TcpBookieTransport} from '../../../src/engine/ledger/tcp-transport.js'
-import type {LedgerContext, LedgerMetadata, Versioned} from '../../../src/engine/ledger/types.js'
-import type {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
-import {connectLedgerContext, createTestLedger, type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
+import {TcpBookieTransport} from '../../../src/engine/ledger/tcp-transport.js'
+import type {LedgerContext, LedgerMetadata, Versioned, WriteHandle} from '../../../src/engine/ledger/types.js'
+import {type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
 
 const PASSWORD = Buffer.from('it-password')
 
 interface Client {
+  client: LedgerClient
   ctx: LedgerContext
   logs: LogRecordLine[]
   longPolls: () => number
@@ -31,23 +32,36 @@ interface Client {
 async function connectClient(cluster: LedgerCluster): Promise<Client> {
   const logs: LogRecordLine[] = []
   let longPolls = 0
-  const {ctx, close} = await connectLedgerContext(cluster.connectString, cluster.root, {
+  const tcp = new TcpBookieTransport({requestTimeoutMs: 10_000, connectTimeoutMs: 3_000})
+  // Counts long polls, so a test can tell waiting from polling.
+  const transport = Object.assign(Object.create(tcp) as TcpBookieTransport, {
+    longPollRead: (...args: Parameters<TcpBookieTransport['longPollRead']>) => {
+      longPolls++
+      return tcp.longPollRead(...args)
+    },
+  })
+  const client = await LedgerClient.connect({
+    zkServers: cluster.connectString,
+    ledgersRootPath: cluster.root,
+    transport,
     logger: new Logger({level: 'debug', sink: (l) => logs.push(l)}),
     config: {addEntryTimeoutMs: 5_000, readEntryTimeoutMs: 5_000, speculativeReadTimeoutMs: 500, explicitLacIntervalMs: 100},
-    // Counts long polls, so a test can tell waiting from polling.
-    transport: (tcp) =>
-      Object.assign(Object.create(tcp) as TcpBookieTransport, {
-        longPollRead: (...args: Parameters<TcpBookieTransport['longPollRead']>) => {
-          longPolls++
-          return tcp.longPollRead(...args)
-        },
-      }),
   })
-  return {ctx, logs, longPolls: () => longPolls, close}
+  return {
+    client,
+    ctx: client.ctx,
+    logs,
+    longPolls: () => longPolls,
+    async close() {
+      await client.close()
+      await tcp.close()
+    },
+  }
 }
 
-function createLedger(c: Client, quorum = {e: 3, w: 3, a: 2}): Promise<{handle: LedgerWriteHandle; md: Versioned<LedgerMetadata>}> {
-  return createTestLedger(c.ctx, PASSWORD, quorum)
+async function createLedger(c: Client, quorum = {e: 3, w: 3, a: 2}): Promise<{handle: WriteHandle; md: Versioned<LedgerMetadata>}> {
+  const handle = await c.client.createLedger({ensembleSize: quorum.e, writeQuorumSize: quorum.w, ackQuorumSize: quorum.a, password: PASSWORD})
+  return {handle, md: await c.client.getLedgerMetadata(handle.ledgerId)}
 }
 
 const payload = (i: number) => Buffer.from(`entry ${i} ${'.'.repeat(i % 50)}`)
@@ -100,7 +114,9 @@ describe('ledger read path and recovery over real bookies', () => {
         (e: unknown) => e,
       ),
     )
-    const closed = await recoverLedger(b.ctx, md, PASSWORD)
+    const opened = await b.client.openLedger(md.value.ledgerId, {password: PASSWORD})
+    const closed = {value: opened.metadata, version: -1}
+    await opened.close()
     const outcomes = await Promise.all(inFlight)
     for (const o of outcomes) if (o !== undefined) assert.ok(o instanceof LedgerFencedError, `in-flight add failed with ${String(o)}`)
     await assert.rejects(writer.append(Buffer.from('after the fence')), LedgerFencedError)
