@@ -550,3 +550,28 @@ describe('wal > failures', () => {
     assert.equal(head.toString('latin1'), 'DLWL')
   })
 })
+
+describe('wal > eager flush', () => {
+  it('splits a burst with the disk idle into batches of at least the minimum, in order, all durable', async () => {
+    const dir = tmpDir()
+    const wal = await open(dir, {groupCommitRecordsMax: 10_000, groupCommitBytesMax: 1024 * 1024, eagerFlushRecordsMin: 8})
+    const order: number[] = []
+    const all = Array.from({length: 40}, (_, i) => wal.append(Buffer.from(`r${i}`)).then(() => void order.push(i)))
+    await Promise.all(all)
+    assert.deepEqual(order, Array.from({length: 40}, (_, i) => i))
+    // 8 flushed at once, the rest in later batches: more than one fsync, fewer than one per record.
+    const fsyncs = wal.stats().fsyncs
+    assert.ok(fsyncs >= 2 && fsyncs < 40, `${fsyncs} fsyncs`)
+    await wal.close()
+    const reopened = await open(dir)
+    assert.deepEqual((await readAll(reopened)).payloads, Array.from({length: 40}, (_, i) => `r${i}`))
+    await reopened.close()
+  })
+
+  it('is off with eagerFlushRecordsMin 0: a burst made in one turn is one batch', async () => {
+    const wal = await open(tmpDir(), {groupCommitRecordsMax: 10_000, groupCommitBytesMax: 1024 * 1024, eagerFlushRecordsMin: 0})
+    await Promise.all(Array.from({length: 40}, (_, i) => wal.append(Buffer.from(`r${i}`))))
+    assert.equal(wal.stats().fsyncs, 1)
+    await wal.close()
+  })
+})
