@@ -11,7 +11,7 @@
  */
 import {errorMessage, InvalidInputError} from '../common/errors.js'
 import {type Logger, silentLogger} from '../common/logger.js'
-import {BookieConnectionError, BookieWireClient} from '../net/bookie-wire-client.js'
+import {type AddEntryCallback, BookieConnectionError, BookieWireClient} from '../net/bookie-wire-client.js'
 import type {BookieId, BookieTransport} from './types.js'
 
 export const RECONNECT_BACKOFF_MS_MIN = 100
@@ -61,12 +61,26 @@ export class TcpBookieTransport implements BookieTransport {
     this.log = (opts.logger ?? silentLogger).child('bookie-transport')
   }
 
-  /** Not async: the hot path, with the connection open, adds no promise hop of its own. */
-  addEntry(bookie: BookieId, _ledgerId: number, _entryId: number, entry: Buffer, masterKey: Buffer, opts: {recovery?: boolean} = {}): Promise<void> {
+  addEntry(bookie: BookieId, ledgerId: number, entryId: number, entry: Buffer, masterKey: Buffer, opts: {recovery?: boolean} = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.addEntryCallback(bookie, ledgerId, entryId, entry, masterKey, opts.recovery ?? false, (e) => (e ? reject(e) : resolve()))
+    })
+  }
+
+  /**
+   * The write handle's add path: with the connection open, straight into the wire client's output
+   * slab, no promise at all; otherwise after the connection attempt (or failing with it).
+   */
+  addEntryCallback(bookie: BookieId, _ledgerId: number, _entryId: number, entry: Buffer, masterKey: Buffer, recovery: boolean, done: AddEntryCallback): void {
     const c = this.clientOf(bookie)
-    // The wire response is returned as is (callers of a Promise<void> ignore the value).
-    if (c instanceof BookieWireClient) return c.addEntry(entry, masterKey, opts) as Promise<unknown> as Promise<void>
-    return c.then((client) => client.addEntry(entry, masterKey, opts)).then(() => undefined)
+    if (c instanceof BookieWireClient) {
+      c.addEntryCallback(entry, masterKey, recovery, done)
+      return
+    }
+    c.then(
+      (client) => client.addEntryCallback(entry, masterKey, recovery, done),
+      (e: unknown) => done(e instanceof Error ? e : new BookieConnectionError(errorMessage(e))),
+    )
   }
 
   async readEntry(bookie: BookieId, ledgerId: number, entryId: number, opts: {fence?: boolean; masterKey?: Buffer} = {}): Promise<Buffer> {

@@ -236,7 +236,17 @@ export class LedgerWriteHandle implements WriteHandle {
     const attempt = ++this.attemptSeq
     add.out.set(bookie, {attempt, deadlineMs: this.ctx.clock.monotonicMs() + this.ctx.config.addEntryTimeoutMs})
     this.armSweeper()
-    this.ctx.transport.addEntry(bookie, this.ledgerId, add.entryId, add.encoded, this.versioned.value.password, {recovery: this.recovery}).then(
+    const t = this.ctx.transport
+    const password = this.versioned.value.password
+    if (t.addEntryCallback) {
+      // No promise per bookie request (TCP): the answer calls back, never synchronously.
+      t.addEntryCallback(bookie, this.ledgerId, add.entryId, add.encoded, password, this.recovery, (e) => {
+        if (e === undefined) this.onAddOk(add, bookie, attempt)
+        else this.onAddError(add, bookie, attempt, e)
+      })
+      return
+    }
+    t.addEntry(bookie, this.ledgerId, add.entryId, add.encoded, password, {recovery: this.recovery}).then(
       () => this.onAddOk(add, bookie, attempt),
       (e: unknown) => this.onAddError(add, bookie, attempt, e),
     )
