@@ -5,7 +5,10 @@
  * 1 KiB entries at 1, 64 and 256 outstanding, one fresh ledger per run.
  *
  * Per run: adds/s and MB/s acknowledged inside the measured window, and the latency (append -> ack by
- * Qa bookies) p50/p99/p99.9 of appends sent inside it. In the same run, when installed, the peers of
+ * Qa bookies) p50/p99/p99.9 of appends sent inside it; next to them the disk's fdatasync p50/p99 probed
+ * just before the row (the floor under any add's latency; on this shared machine it moves 10x with other
+ * load) and the CPU microseconds per add of the client and of the bookies (stable under load, unlike
+ * the rates, so before/after comparisons of the add path use them). In the same run, when installed, the peers of
  * /work/shared/bench/peers.sh are measured with its own client (lib/pubbench.js): NATS JetStream R3 on a
  * 3-node loopback cluster (file storage; NATS does not fsync per message) and Redis streams with
  * appendfsync always, each with the same sizes and windows; the table prints dlog/peer ratios.
@@ -13,12 +16,12 @@
  * Targets (issue 4): at 1 outstanding p99 <= 2 ms; at 256 outstanding >= 40,000 adds/s of 100 B and
  * more than twice NATS JetStream R3.
  *
- *   npm run build && npm run bench -- ledger      # SECS=5 WARMUP_MS=1000 CONC=1,64,256 SIZES=100,1024
+ *   npm run build && npm run bench -- ledger      # SECS=5 WARMUP_MS=1000 CONC=1,64,256 SIZES=100,1024 FSYNC_PROBE_MS=500
  *   PEERS=0 skips the peers; NODE_DIR (/tmp/benchnode: npm nats + ioredis) and NATS_SERVER as in peers.sh
  *   (run /work/shared/bench/peers.sh once to install nats-server, redis-server and the npm clients).
  */
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -49,6 +52,12 @@ export interface LedgerBenchRow {
   p99Ms: number
   p999Ms: number
   errors: number
+  /** The machine's fdatasync latency measured just before this row (dlog rows; see probeFdatasync). */
+  fsyncP50Ms?: number
+  fsyncP99Ms?: number
+  /** CPU microseconds per acknowledged add in the measured window: this process, and the 3 bookies summed. */
+  clientCpuUsPerAdd?: number
+  bookiesCpuUsPerAdd?: number
 }
 
 export interface LedgerBenchResult {
@@ -62,6 +71,42 @@ function envList(name: string, dflt: string): number[] {
 
 function pct(sorted: Float64Array, p: number): number {
   return sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number)
+}
+
+/**
+ * 4 KiB overwrite + fdatasync of a pre-written file (the journal's pattern: it preallocates) for
+ * `ms`: the disk as it is this minute, printed next to the latency it bounds. On a quiet run of this
+ * machine p50 is about 0.12 ms (RESULTS-2026-11-23.md); under other helpers' load it is often 10x that.
+ */
+function probeFdatasync(dir: string, ms: number): {p50Ms: number; p99Ms: number} {
+  const file = join(dir, 'fdatasync-probe.dat')
+  const blocks = 256
+  const block = Buffer.alloc(4096, 0x61)
+  const fd = openSync(file, 'w')
+  try {
+    for (let i = 0; i < blocks; i++) writeSync(fd, block, 0, block.length, i * block.length)
+    fdatasyncSync(fd)
+    const lat: number[] = []
+    const end = performance.now() + ms
+    for (let i = 0; performance.now() < end && lat.length < 100_000; i++) {
+      writeSync(fd, block, 0, block.length, (i % blocks) * block.length)
+      const t = performance.now()
+      fdatasyncSync(fd)
+      lat.push(performance.now() - t)
+    }
+    const sorted = Float64Array.from(lat).sort()
+    return {p50Ms: pct(sorted, 0.5), p99Ms: pct(sorted, 0.99)}
+  } finally {
+    closeSync(fd)
+    rmSync(file, {force: true})
+  }
+}
+
+/** CPU microseconds (user + system, all threads) a child has used, from /proc (10 ms ticks). */
+function childCpuUs(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
 async function freePort(): Promise<number> {
@@ -83,7 +128,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 function startBookie(conf: string): Promise<{child: ChildProcess; id: string}> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'bookie', '--conf', conf], {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
+  // BOOKIE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the bookies; NODE_OPTIONS refuses --cpu-prof.
+  const nodeArgs = (process.env.BOOKIE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin', 'run.js'), 'bookie', '--conf', conf], {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
   child.stderr?.resume()
   return new Promise((resolve, reject) => {
     let out = ''
@@ -96,8 +143,28 @@ function startBookie(conf: string): Promise<{child: ChildProcess; id: string}> {
   })
 }
 
-/** Closed loop: `window` appends in flight for warmup + secs; counts what lands in the measured window. */
-async function drive(append: () => Promise<unknown>, window: number, warmupMs: number, secs: number): Promise<Omit<LedgerBenchRow, 'system' | 'entryBytes' | 'outstanding'>> {
+type DriveResult = Omit<LedgerBenchRow, 'system' | 'entryBytes' | 'outstanding'>
+
+/**
+ * Closed loop: `window` appends in flight for warmup + secs; counts what lands in the measured window.
+ * CPU per add: this process and the bookies (`pids`) sampled at the window's start and end, divided by
+ * the acks counted between the two samples.
+ */
+async function drive(append: () => Promise<unknown>, window: number, warmupMs: number, secs: number, pids: (number | undefined)[]): Promise<DriveResult> {
+  const bookiesCpu = (): number => pids.reduce((sum: number, pid) => sum + childCpuUs(pid), 0)
+  let ackedTotal = 0
+  let sample0: {acks: number; client: number; bookies: number} | undefined
+  let cpu: {clientCpuUsPerAdd: number; bookiesCpuUsPerAdd: number} | undefined
+  const startTimer = setTimeout(() => {
+    const u = process.cpuUsage()
+    sample0 = {acks: ackedTotal, client: u.user + u.system, bookies: bookiesCpu()}
+  }, warmupMs)
+  const endTimer = setTimeout(() => {
+    if (!sample0) return
+    const u = process.cpuUsage()
+    const acks = Math.max(1, ackedTotal - sample0.acks)
+    cpu = {clientCpuUsPerAdd: (u.user + u.system - sample0.client) / acks, bookiesCpuUsPerAdd: (bookiesCpu() - sample0.bookies) / acks}
+  }, warmupMs + secs * 1000)
   const t0 = performance.now()
   const tMeasure = t0 + warmupMs
   const tEnd = tMeasure + secs * 1000
@@ -118,6 +185,7 @@ async function drive(append: () => Promise<unknown>, window: number, warmupMs: n
       () => {
         const end = performance.now()
         inflight--
+        ackedTotal++
         if (end >= tMeasure && end < tEnd) acked++
         if (start >= tMeasure && start < tEnd) lat.push(end - start)
         launch()
@@ -135,11 +203,13 @@ async function drive(append: () => Promise<unknown>, window: number, warmupMs: n
   }
   for (let i = 0; i < window; i++) launch()
   await finished
+  clearTimeout(startTimer)
+  clearTimeout(endTimer)
   const s = Float64Array.from(lat).sort()
-  return {addsPerSec: acked / secs, mbPerSec: 0, p50Ms: pct(s, 0.5), p99Ms: pct(s, 0.99), p999Ms: pct(s, 0.999), errors}
+  return {addsPerSec: acked / secs, mbPerSec: 0, p50Ms: pct(s, 0.5), p99Ms: pct(s, 0.99), p999Ms: pct(s, 0.999), errors, ...cpu}
 }
 
-async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: number, dir: string): Promise<LedgerBenchRow[]> {
+async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: number, fsyncProbeMs: number, dir: string): Promise<LedgerBenchRow[]> {
   if (!existsSync(join(repoRoot, 'dist', 'commands', 'bookie.js'))) throw new Error('bench/ledger needs the built CLI: run `npm run build` first')
   const {ZKServer} = await import('../src/engine/zookeeper/server/zk-server.js')
   const zkServer = await ZKServer.start({port: 0, host: '127.0.0.1'})
@@ -198,10 +268,19 @@ async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: 
           ctimeMs: Date.now(),
           customMetadata: {},
         }))
+        const fsync = fsyncProbeMs > 0 ? probeFdatasync(dir, fsyncProbeMs) : {p50Ms: NaN, p99Ms: NaN}
         const h = new LedgerWriteHandle(ctx, v)
-        const r = await drive(() => h.append(payload), window, warmupMs, secs)
+        const r = await drive(() => h.append(payload), window, warmupMs, secs, children.map((c) => c.pid))
         await h.close()
-        rows.push({system: 'dlog E3 Qw3 Qa2', entryBytes: size, outstanding: window, ...r, mbPerSec: (r.addsPerSec * size) / 1e6})
+        rows.push({
+          system: 'dlog E3 Qw3 Qa2',
+          entryBytes: size,
+          outstanding: window,
+          ...r,
+          mbPerSec: (r.addsPerSec * size) / 1e6,
+          fsyncP50Ms: fsync.p50Ms,
+          fsyncP99Ms: fsync.p99Ms,
+        })
       }
     }
     return rows
@@ -329,9 +408,10 @@ export async function run(): Promise<LedgerBenchResult> {
   const warmupMs = Number(process.env.WARMUP_MS ?? 1000)
   const conc = envList('CONC', '1,64,256')
   const sizes = envList('SIZES', '100,1024')
+  const fsyncProbeMs = Number(process.env.FSYNC_PROBE_MS ?? 500)
   const dir = mkdtempSync(join(process.env.DIR ?? tmpdir(), 'dlog-bench-ledger-'))
   try {
-    const rows = await runDlog(sizes, conc, secs, warmupMs, dir)
+    const rows = await runDlog(sizes, conc, secs, warmupMs, fsyncProbeMs, dir)
     const peers = process.env.PEERS === '0' ? {rows: [], note: 'peers skipped (PEERS=0)'} : await runPeers(sizes, conc, secs, warmupMs, dir)
     return {rows: [...rows, ...peers.rows], peersNote: peers.note}
   } finally {
@@ -344,14 +424,18 @@ export function formatResult(r: LedgerBenchResult): string {
   const dlog = r.rows.filter((x) => x.system.startsWith('dlog'))
   const peerNames = [...new Set(r.rows.filter((x) => !x.system.startsWith('dlog')).map((x) => x.system))]
   const peerOf = (name: string, x: LedgerBenchRow) => r.rows.find((p) => p.system === name && p.entryBytes === x.entryBytes && p.outstanding === x.outstanding)
+  const o = (n: number | undefined, d: number): string => (n === undefined ? '' : f(n, d))
   const lines = [
-    '| system | entry | outstanding | adds/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| system | entry | outstanding | adds/s | MB/s | p50 ms | p99 ms | p99.9 ms | errors | fdatasync p50/p99 ms | client CPU µs/add | bookies CPU µs/add |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.system} | ${x.entryBytes} B | ${x.outstanding} | ${f(x.addsPerSec)} | ${f(x.mbPerSec, 1)} | ${f(x.p50Ms, 3)} | ${f(x.p99Ms, 3)} | ${f(x.p999Ms, 3)} | ${x.errors} |`,
+        `| ${x.system} | ${x.entryBytes} B | ${x.outstanding} | ${f(x.addsPerSec)} | ${f(x.mbPerSec, 1)} | ${f(x.p50Ms, 3)} | ${f(x.p99Ms, 3)} | ${f(x.p999Ms, 3)} | ${x.errors} | ` +
+        `${x.fsyncP50Ms === undefined ? '' : `${f(x.fsyncP50Ms, 3)} / ${f(x.fsyncP99Ms ?? NaN, 3)}`} | ${o(x.clientCpuUsPerAdd, 1)} | ${o(x.bookiesCpuUsPerAdd, 1)} |`,
     ),
     '',
+    'fdatasync: 4 KiB overwrite of a pre-written file, measured on this disk just before each dlog row (the floor under every add\'s latency); ' +
+      'CPU per add: this process (client + ZooKeeper) and the 3 bookie processes summed, over the measured window.',
     r.peersNote,
   ]
   if (peerNames.length > 0) {
