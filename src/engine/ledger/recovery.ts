@@ -15,8 +15,12 @@
  *      recovered ledger ends before it. Anything else (bookies down, corrupt copies) fails the recovery,
  *      retriable, and leaves the ledger IN_RECOVERY for the next attempt.
  *   4. Re-replicate what was found through a write handle in recovery mode (recovery adds pass the
- *      fence; ensemble changes as for any writer), so each recovered entry reaches a full write quorum,
- *      then close: CLOSED with the last entry id and length.
+ *      fence), so each recovered entry reaches a full write quorum, then close: CLOSED with the last
+ *      entry id and length. A bookie failing meanwhile is replaced as for any writer, but that new
+ *      ensemble stays in memory and reaches ZooKeeper only with the close (BookKeeper's
+ *      ReadOnlyLedgerHandle does the same): were it stored at once and this recovery then failed, the
+ *      next one would look for entries the dead writer acknowledged on the new ensemble, where they
+ *      may never have arrived, and could end the ledger before one of them.
  *
  * Two recoveries racing agree: whichever closes first wins the compare-and-set; the other re-reads and
  * returns the closed metadata (a loser that found fewer or more entries only re-wrote entries that no
@@ -27,7 +31,7 @@ import {BookieError, BookieStatus} from '../protocol/bookie/codes.js'
 import type {DecodedEntry} from '../protocol/bookie/entry.js'
 import {LedgerError, LedgerErrorCode} from './errors.js'
 import {askUntilCovered, ensembleFor, isMissingAnswer, readFromReplicas, verifiedEntry, withTimeout, writeSetOf} from './read-handle.js'
-import type {LedgerContext, LedgerMetadata, Versioned} from './types.js'
+import type {EnsembleSegment, LedgerContext, LedgerMetadata, LedgerMetadataStore, Versioned} from './types.js'
 import {LedgerWriteHandle} from './write-handle.js'
 import {updateLedgerMetadata} from './zk-metadata-store.js'
 
@@ -87,7 +91,8 @@ async function runRecovery(ctx: LedgerContext, metadata: Versioned<LedgerMetadat
     length = lacEntry.length
   }
 
-  const handle = new LedgerWriteHandle(ctx, metadata, {recovery: {lastAddConfirmed: startLac, length}})
+  const handleCtx: LedgerContext = {...ctx, metadataStore: new DeferredEnsembleStore(ctx.metadataStore, m)}
+  const handle = new LedgerWriteHandle(handleCtx, metadata, {recovery: {lastAddConfirmed: startLac, length}})
   const adds: Promise<number>[] = []
   let recovered = 0
   let nextRead = startLac + 1
@@ -211,4 +216,67 @@ function recoveryRead(ctx: LedgerContext, m: LedgerMetadata, entryId: number): P
     }
     settle()
   })
+}
+
+/**
+ * The metadata store the recovery write handle sees. Its ensemble changes (writes that keep the ledger
+ * IN_RECOVERY) are kept here instead of being stored; reads of the ledger show them on top of what
+ * ZooKeeper holds, as long as ZooKeeper still holds the ensembles recovery started from; the close
+ * (a CLOSED write, carrying those ensembles) is the one compare-and-set that reaches the real store.
+ */
+class DeferredEnsembleStore implements LedgerMetadataStore {
+  private readonly real: LedgerMetadataStore
+  private readonly start: LedgerMetadata
+  private ensembles: EnsembleSegment[] | undefined
+
+  constructor(real: LedgerMetadataStore, start: LedgerMetadata) {
+    this.real = real
+    this.start = start
+  }
+
+  async readLedgerMetadata(ledgerId: number): Promise<Versioned<LedgerMetadata>> {
+    const stored = await this.real.readLedgerMetadata(ledgerId)
+    const ensembles = this.ensembles
+    if (ledgerId !== this.start.ledgerId || !ensembles || stored.value.state !== 'IN_RECOVERY') return stored
+    if (!sameSegments(stored.value.ensembles, this.start.ensembles)) return stored
+    return {value: {...stored.value, ensembles: copySegments(ensembles)}, version: stored.version}
+  }
+
+  async writeLedgerMetadata(metadata: LedgerMetadata, expectedVersion: number): Promise<Versioned<LedgerMetadata>> {
+    if (metadata.ledgerId === this.start.ledgerId && metadata.state === 'IN_RECOVERY') {
+      this.ensembles = copySegments(metadata.ensembles)
+      return {value: {...metadata, ensembles: copySegments(metadata.ensembles)}, version: expectedVersion}
+    }
+    return this.real.writeLedgerMetadata(metadata, expectedVersion)
+  }
+
+  createLedgerMetadata(build: (ledgerId: number) => LedgerMetadata): Promise<Versioned<LedgerMetadata>> {
+    return this.real.createLedgerMetadata(build)
+  }
+
+  removeLedgerMetadata(ledgerId: number, expectedVersion: number): Promise<void> {
+    return this.real.removeLedgerMetadata(ledgerId, expectedVersion)
+  }
+
+  listLedgers(): Promise<number[]> {
+    return this.real.listLedgers()
+  }
+
+  watchLedgerMetadata(ledgerId: number, listener: (metadata: Versioned<LedgerMetadata> | undefined) => void): () => void {
+    return this.real.watchLedgerMetadata(ledgerId, listener)
+  }
+}
+
+function copySegments(segments: readonly EnsembleSegment[]): EnsembleSegment[] {
+  return segments.map((s) => ({firstEntryId: s.firstEntryId, bookies: [...s.bookies]}))
+}
+
+function sameSegments(a: readonly EnsembleSegment[], b: readonly EnsembleSegment[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((s, i) => {
+      const t = b[i]
+      return t !== undefined && t.firstEntryId === s.firstEntryId && t.bookies.length === s.bookies.length && t.bookies.every((x, j) => x === s.bookies[j])
+    })
+  )
 }
