@@ -8,32 +8,31 @@ import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
-import {type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
+import type {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
 import {type Proc, repoRoot, startProcess} from '../../helpers/processes.js'
+import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 import {killPayloadOf} from './payload.js'
 
 const PASSWORD = 'kill9-writer'
 
 describe('ledger > kill -9 of the writer, then recovery', () => {
-  let cluster: LedgerCluster
+  let cluster: TestCluster
   let client: LedgerClient
   const procs: Proc[] = []
 
   before(async () => {
-    cluster = await startLedgerCluster({bookies: 3})
-    client = await LedgerClient.connect({zkServers: cluster.connectString, ledgersRootPath: cluster.root})
+    cluster = await startTestCluster({bookies: 3})
+    client = await cluster.ledgerClient()
   })
   after(async () => {
     for (const p of procs) await p.stop()
-    await client?.close()
     await cluster?.close()
   })
 
   for (const ackedBeforeKill of [1, 150, 600]) {
     it(`kill -9 after ${ackedBeforeKill} acknowledged adds`, async () => {
-      const child = startProcess(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/fault/ledger/writer-child.ts'), cluster.connectString, cluster.root, PASSWORD], {
+      const child = startProcess(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/fault/ledger/writer-child.ts'), cluster.zkServers, cluster.ledgersRootPath, PASSWORD], {
         cwd: repoRoot,
       })
       procs.push(child)

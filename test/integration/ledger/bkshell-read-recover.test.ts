@@ -9,9 +9,8 @@ import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
 import {LedgerFencedError} from '../../../src/engine/ledger/errors.js'
-import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
-import {type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
 import {runCli} from '../../helpers/processes.js'
+import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 
 /** oclif wraps error text to the terminal width behind ' ›   ' prefixes: undo that for matching. */
@@ -20,16 +19,14 @@ function flat(stderr: string): string {
 }
 
 describe('bkshell simpletest, readledger, recover', () => {
-  let cluster: LedgerCluster
+  let cluster: TestCluster
   let conf: string
-  const closers: (() => Promise<void>)[] = []
 
   before(async () => {
-    cluster = await startLedgerCluster({bookies: 3})
-    conf = cluster.confFile(0)
+    cluster = await startTestCluster({bookies: 3})
+    conf = cluster.confFile()
   })
   after(async () => {
-    for (const c of closers) await c()
     await cluster?.close()
   })
 
@@ -83,8 +80,7 @@ describe('bkshell simpletest, readledger, recover', () => {
   })
 
   it('readledger reads an open ledger up to its LAC; recover asks, then fences the writer and closes it', async () => {
-    const client = await LedgerClient.connect({zkServers: cluster.connectString, ledgersRootPath: cluster.root, config: {explicitLacIntervalMs: 100}})
-    closers.push(() => client.close())
+    const client = await cluster.ledgerClient({explicitLacIntervalMs: 100})
     const writer = await client.createLedger()
     const ledgerId = writer.ledgerId
     for (let i = 0; i < 6; i++) await writer.append(Buffer.from(`open entry ${i}`))

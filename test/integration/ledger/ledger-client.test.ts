@@ -9,20 +9,20 @@ import {after, before, describe, it} from 'node:test'
 import {NotEnoughBookiesError} from '../../../src/engine/ledger/errors.js'
 import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
-import {type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
+import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 
 describe('ledger > LedgerClient over real bookies', () => {
-  let cluster: LedgerCluster
+  let cluster: TestCluster
 
   before(async () => {
-    cluster = await startLedgerCluster({bookies: 3, root: '/bk/ledgers'})
+    cluster = await startTestCluster({bookies: 3, ledgersRootPath: '/bk/ledgers'})
   })
   after(async () => {
     await cluster.close()
   })
 
   it('creates, writes, closes, recovers and reads a ledger; delete removes it', async () => {
-    const client = await LedgerClient.connect({zkServers: cluster.connectString, ledgersRootPath: cluster.root})
+    const client = await LedgerClient.connect({zkServers: cluster.zkServers, ledgersRootPath: cluster.ledgersRootPath})
     try {
       const w = await client.createLedger({password: Buffer.from('pw')})
       assert.deepEqual([...(w.metadata.ensembles[0]?.bookies ?? [])].sort(), [...cluster.bookieIds].sort())
@@ -30,7 +30,7 @@ describe('ledger > LedgerClient over real bookies', () => {
       assert.deepEqual(await Promise.all(payloads.map((p) => w.append(p))), payloads.map((_, i) => i))
       await w.close()
 
-      const other = await LedgerClient.connect({zkServers: cluster.connectString, ledgersRootPath: cluster.root})
+      const other = await LedgerClient.connect({zkServers: cluster.zkServers, ledgersRootPath: cluster.ledgersRootPath})
       try {
         const r = await other.openLedger(w.ledgerId, {password: Buffer.from('pw')})
         assert.equal(r.lastAddConfirmed, 49)
@@ -61,9 +61,9 @@ describe('ledger > LedgerClient over real bookies', () => {
   })
 
   it('closes only the ZooKeeper client it created', async () => {
-    const zk = await ZKClient.connect({connectString: cluster.connectString})
+    const zk = await ZKClient.connect({connectString: cluster.zkServers})
     try {
-      const client = await LedgerClient.connect({zk, ledgersRootPath: cluster.root})
+      const client = await LedgerClient.connect({zk, ledgersRootPath: cluster.ledgersRootPath})
       await client.listLedgers()
       await client.close()
       assert.equal(zk.state, 'connected')
@@ -71,6 +71,6 @@ describe('ledger > LedgerClient over real bookies', () => {
     } finally {
       await zk.close()
     }
-    await assert.rejects(LedgerClient.connect({ledgersRootPath: cluster.root}), /needs zkServers/)
+    await assert.rejects(LedgerClient.connect({ledgersRootPath: cluster.ledgersRootPath}), /needs zkServers/)
   })
 })

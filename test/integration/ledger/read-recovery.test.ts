@@ -12,12 +12,12 @@ import {openRealBookieCore} from '../../../src/engine/bookie/server/core-metrics
 import type {ReadEntryRequest} from '../../../src/engine/bookie/types.js'
 import {Logger, type LogRecordLine} from '../../../src/engine/common/logger.js'
 import {LedgerError, LedgerErrorCode, LedgerFencedError} from '../../../src/engine/ledger/errors.js'
-import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
+import type {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
 import {LedgerReadHandle, writeSetOf} from '../../../src/engine/ledger/read-handle.js'
 import {recoverLedger} from '../../../src/engine/ledger/recovery.js'
 import {TcpBookieTransport} from '../../../src/engine/ledger/tcp-transport.js'
-import type {LedgerContext, LedgerMetadata, Versioned, WriteHandle} from '../../../src/engine/ledger/types.js'
-import {type LedgerCluster, startLedgerCluster} from '../../helpers/ledger-cluster.js'
+import type {BookieId, LedgerContext, LedgerMetadata, Versioned, WriteHandle} from '../../../src/engine/ledger/types.js'
+import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 
 const PASSWORD = Buffer.from('it-password')
 
@@ -29,7 +29,7 @@ interface Client {
   close(): Promise<void>
 }
 
-async function connectClient(cluster: LedgerCluster): Promise<Client> {
+async function connectClient(cluster: TestCluster): Promise<Client> {
   const logs: LogRecordLine[] = []
   let longPolls = 0
   const tcp = new TcpBookieTransport({requestTimeoutMs: 10_000, connectTimeoutMs: 3_000})
@@ -40,13 +40,10 @@ async function connectClient(cluster: LedgerCluster): Promise<Client> {
       return tcp.longPollRead(...args)
     },
   })
-  const client = await LedgerClient.connect({
-    zkServers: cluster.connectString,
-    ledgersRootPath: cluster.root,
-    transport,
-    logger: new Logger({level: 'debug', sink: (l) => logs.push(l)}),
-    config: {addEntryTimeoutMs: 5_000, readEntryTimeoutMs: 5_000, speculativeReadTimeoutMs: 500, explicitLacIntervalMs: 100},
-  })
+  const client = await cluster.ledgerClient(
+    {addEntryTimeoutMs: 5_000, readEntryTimeoutMs: 5_000, speculativeReadTimeoutMs: 500, explicitLacIntervalMs: 100},
+    {transport, logger: new Logger({level: 'debug', sink: (l) => logs.push(l)})},
+  )
   return {
     client,
     ctx: client.ctx,
@@ -67,7 +64,7 @@ async function createLedger(c: Client, quorum = {e: 3, w: 3, a: 2}): Promise<{ha
 const payload = (i: number) => Buffer.from(`entry ${i} ${'.'.repeat(i % 50)}`)
 
 describe('ledger read path and recovery over real bookies', () => {
-  let cluster: LedgerCluster
+  let cluster: TestCluster
   const clients: Client[] = []
   // Bookie index -> which entry it serves corrupt (set by the corruption test).
   const corrupt: {bookieId?: string; ledgerId?: number; entryId?: number} = {}
@@ -88,7 +85,7 @@ describe('ledger read path and recovery over real bookies', () => {
     }
 
   before(async () => {
-    cluster = await startLedgerCluster({bookies: 4, openCore: corruptingCore})
+    cluster = await startTestCluster({bookies: 4, openCore: corruptingCore})
   })
   after(async () => {
     for (const c of clients) await c.close()
@@ -175,21 +172,21 @@ describe('ledger read path and recovery over real bookies', () => {
     assert.ok(r.logs.some((l) => l.message === 'corrupt entry replica' && l.attrs.bookie === first && l.attrs.entryId === 3), 'the corrupt replica is logged')
     // Only the corrupting bookie is asked when the others are gone: no good copy is left.
     const others = ensemble.filter((b) => b !== first)
-    for (const b of others) await cluster.stop(cluster.bookieIds.indexOf(b))
+    for (const b of others) await cluster.stopBookie(b)
     await assert.rejects(reader.readEntries(3, 3), (e: unknown) => e instanceof LedgerError && e.code === LedgerErrorCode.DIGEST_MISMATCH)
     await reader.close()
   })
 
   it('reads fail over to the remaining replica when bookies stop', async () => {
     // The previous test stopped two bookies; two remain. A ledger on those two, read with one more down.
-    const live = cluster.services.map((s, i) => (s ? i : -1)).filter((i) => i >= 0)
+    const live = [...cluster.bookies.keys()]
     assert.equal(live.length, 2)
     const w = await client()
     const {handle: writer, md} = await createLedger(w, {e: 2, w: 2, a: 2})
     for (let i = 0; i < 20; i++) await writer.append(payload(i))
     await writer.close()
     const closed = await w.ctx.metadataStore.readLedgerMetadata(md.value.ledgerId)
-    await cluster.stop(live[0] as number)
+    await cluster.stopBookie(live[0] as BookieId)
     const r = await client()
     const reader = new LedgerReadHandle(r.ctx, closed)
     const entries = await reader.readEntries(0, 19)
