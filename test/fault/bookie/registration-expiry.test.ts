@@ -4,45 +4,27 @@
  * session by itself. Uses our ZooKeeper server, whose expireSession() does what a partition would.
  */
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
-import {after, before, describe, it} from 'node:test'
+import {after, describe, it} from 'node:test'
 
-import {metaformat} from '../../../src/engine/bookie/admin.js'
-import {parseBookieConfig} from '../../../src/engine/bookie/config.js'
-import {BookieService} from '../../../src/engine/bookie/server/bookie-service.js'
-import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
-import {ZKServer} from '../../../src/engine/zookeeper/server/zk-server.js'
-import {makeTmpDir} from '../../helpers/tmp.js'
+import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 import {FakeBookieCore} from '../../unit/bookie/fake-core.js'
 
 const ROOT = '/ledgers'
 
 describe('bookie > ZooKeeper session expiry', () => {
-  let server: ZKServer
-  let zk: ZKClient
-  let service: BookieService | undefined
-  const tmp = makeTmpDir('dlog-bookie-expiry-')
+  let cluster: TestCluster | undefined
 
-  before(async () => {
-    server = await ZKServer.start({port: 0, host: '127.0.0.1', tickTimeMs: 200})
-    zk = await ZKClient.connect({connectString: `127.0.0.1:${server.port}`})
-    await metaformat({zk, root: ROOT, force: true, nonInteractive: true, confirm: async () => false})
-  })
   after(async () => {
-    await service?.close()
-    await zk?.close()
-    await server?.close()
-    tmp.remove()
+    await cluster?.close()
   })
 
   it('re-registers after its session is expired', async () => {
-    const {config} = parseBookieConfig(
-      `zkServers=127.0.0.1:${server.port}\nzkLedgersRootPath=${ROOT}\nbookiePort=0\nzkTimeout=2000\n` +
-        `journalDirectory=${join(tmp.path, 'j')}\nledgerDirectories=${join(tmp.path, 'l')}\n`,
-    )
     const core = Object.assign(new FakeBookieCore(), {close: async () => {}})
-    service = await BookieService.start({config, openCore: async () => core})
+    // A short tick and zkTimeout so the re-registration after the expiry is quick.
+    cluster = await startTestCluster({bookies: 1, ledgersRootPath: ROOT, zkTickTimeMs: 200, bookieConf: 'zkTimeout=2000', openCore: () => async () => core})
+    const {zk, zkServer: server} = cluster
+    const service = [...cluster.bookies.values()][0]!
     const path = `${ROOT}/available/${service.bookieId}`
     const owner1 = (await zk.exists(path))!.ephemeralOwner
     assert.ok(server.expireSession(owner1), 'the server knew the session')

@@ -43,6 +43,7 @@ describe('bookie > kill -9 while adding', () => {
   const procs: Proc[] = []
   let conf = ''
 
+  // Own setup, not test/helpers/test-cluster.ts: the bookie is a child process (kill -9) restarted on a fixed port.
   before(async () => {
     zkServer = await startZooKeeper()
     const zk = await ZKClient.connect({connectString: zkServer.connectString})

@@ -58,6 +58,7 @@ describe('ledger > kill -9 of a bookie during a stream of adds', () => {
     return id
   }
 
+  // Own setup, not test/helpers/test-cluster.ts: the bookies are child processes (kill -9) restarted on fixed ports.
   before(async () => {
     zkServer = await startZooKeeper()
     zk = await ZKClient.connect({connectString: zkServer.connectString})

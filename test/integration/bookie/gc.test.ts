@@ -1,42 +1,28 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import {metaformat} from '../../../src/engine/bookie/admin.js'
-import {parseBookieConfig} from '../../../src/engine/bookie/config.js'
-import {BookieService} from '../../../src/engine/bookie/server/bookie-service.js'
+import type {BookieService} from '../../../src/engine/bookie/server/bookie-service.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {ledgerPath} from '../../../src/engine/protocol/ledger/layout.js'
-import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
-import type {ZKTarget} from '../../helpers/real-zookeeper.js'
-import {makeTmpDir} from '../../helpers/tmp.js'
+import type {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
+import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 import {KEY, makeEntry} from '../../unit/bookie/core/helpers.js'
-import {startZooKeeper} from './zk.js'
 
 const ROOT = '/ledgers'
 
 describe('bookie > garbage collection from ZooKeeper metadata (real core)', () => {
-  let zkServer: ZKTarget
+  let cluster: TestCluster
   let zk: ZKClient
   let service: BookieService
-  const tmp = makeTmpDir('dlog-bookie-gc-')
 
   before(async () => {
-    zkServer = await startZooKeeper()
-    zk = await ZKClient.connect({connectString: zkServer.connectString})
-    await metaformat({zk, root: ROOT, force: true, nonInteractive: true, confirm: async () => false})
-    const {config} = parseBookieConfig(
-      `zkServers=${zkServer.connectString}\nzkLedgersRootPath=${ROOT}\nbookiePort=0\nzkTimeout=4000\ngcWaitTime=100\n` +
-        `journalDirectory=${tmp.path}/journal\nledgerDirectories=${tmp.path}/ledgers\njournalPreAllocSizeMB=1\n`,
-      'gc.conf',
-    )
-    service = await BookieService.start({config})
+    cluster = await startTestCluster({bookies: 1, ledgersRootPath: ROOT, bookieConf: 'gcWaitTime=100'})
+    zk = cluster.zk
+    service = [...cluster.bookies.values()][0] as BookieService
   })
   after(async () => {
-    await service?.close()
-    await zk?.close()
-    await zkServer?.close()
-    tmp.remove()
+    await cluster?.close()
   })
 
   it('reclaims a ledger whose metadata znode was removed and keeps the ones that still exist', async () => {

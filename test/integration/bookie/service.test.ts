@@ -24,6 +24,7 @@ describe('bookie > service with ZooKeeper (fake core)', () => {
   const tmp = makeTmpDir('dlog-bookie-svc-')
   const services: BookieService[] = []
 
+  // Own setup, not test/helpers/test-cluster.ts: these tests format the metadata and start and break bookies themselves.
   before(async () => {
     zkServer = await startZooKeeper()
     zk = await ZKClient.connect({connectString: zkServer.connectString})

@@ -5,76 +5,37 @@
  * the transport's reconnect backoff.
  */
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {metaformat} from '../../../src/engine/bookie/admin.js'
-import {parseBookieConfig} from '../../../src/engine/bookie/config.js'
-import {BookieService} from '../../../src/engine/bookie/server/bookie-service.js'
-import {systemClock} from '../../../src/engine/common/clock.js'
-import {silentLogger} from '../../../src/engine/common/logger.js'
 import {SeededRandom} from '../../../src/engine/common/random.js'
-import {ZkBookiePlacement} from '../../../src/engine/ledger/placement.js'
 import {TcpBookieTransport, parseBookieId} from '../../../src/engine/ledger/tcp-transport.js'
-import {type BookieId, LEDGER_CLIENT_DEFAULTS, type LedgerContext, type LedgerMetadata} from '../../../src/engine/ledger/types.js'
+import type {BookieId, BookiePlacement, BookieTransport, LedgerContext, LedgerMetadata} from '../../../src/engine/ledger/types.js'
 import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
-import {ZkLedgerMetadataStore} from '../../../src/engine/ledger/zk-metadata-store.js'
 import {BookieConnectionError} from '../../../src/engine/net/bookie-wire-client.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
-import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
-import {ZKServer} from '../../../src/engine/zookeeper/server/index.js'
-import {makeTmpDir} from '../../helpers/tmp.js'
+import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 
-const ROOT = '/ledgers'
 const PASSWORD = Buffer.from('it-password')
 
 describe('ledger > write handle over TCP bookies', () => {
-  let zkServer: ZKServer
-  let zk: ZKClient
-  const tmp = makeTmpDir('dlog-ledger-write-')
-  const services = new Map<BookieId, BookieService>()
-  let transport: TcpBookieTransport
-  let placement: ZkBookiePlacement
+  let cluster: TestCluster
+  let transport: BookieTransport
+  let placement: BookiePlacement
   let ctx: LedgerContext
 
   before(async () => {
-    zkServer = await ZKServer.start({port: 0})
-    const connectString = `127.0.0.1:${zkServer.port}`
-    zk = await ZKClient.connect({connectString})
-    await metaformat({zk, root: ROOT, force: true, nonInteractive: true, confirm: async () => true})
-    for (let i = 0; i < 4; i++) {
-      const dir = join(tmp.path, `b${i}`)
-      const {config} = parseBookieConfig(
-        `zkServers=${connectString}\nzkLedgersRootPath=${ROOT}\nbookiePort=0\nadvertisedAddress=127.0.0.1\nzkTimeout=6000\n` +
-          `journalDirectory=${dir}/journal\nledgerDirectories=${dir}/ledgers\n`,
-        `b${i}.conf`,
-      )
-      const s = await BookieService.start({config})
-      services.set(s.bookieId, s)
-    }
-    transport = new TcpBookieTransport({requestTimeoutMs: 10_000})
-    placement = new ZkBookiePlacement({zk, ledgersRootPath: ROOT, random: new SeededRandom(11)})
+    cluster = await startTestCluster({bookies: 4})
+    // The client's context (ZooKeeper metadata and placement, TCP transport); the tests drive LedgerWriteHandle on it.
+    ctx = (await cluster.ledgerClient({addEntryTimeoutMs: 5000, explicitLacIntervalMs: 100}, {random: new SeededRandom(11)})).ctx
+    transport = ctx.transport
+    placement = ctx.placement
     await waitFor(async () => (await placement.writableBookies()).length === 4, {what: '4 bookies registered'})
-    ctx = {
-      transport,
-      metadataStore: new ZkLedgerMetadataStore({zk, ledgersRootPath: ROOT}),
-      placement,
-      clock: systemClock,
-      random: new SeededRandom(5),
-      logger: silentLogger,
-      config: {...LEDGER_CLIENT_DEFAULTS, addEntryTimeoutMs: 5000, explicitLacIntervalMs: 100},
-    }
   })
 
   after(async () => {
-    await transport?.close()
-    placement?.close()
-    for (const s of services.values()) await s.close().catch(() => {})
-    await zk?.close()
-    await zkServer?.close()
-    tmp.remove()
+    await cluster?.close()
   })
 
   async function create(e: number, qw: number, qa: number, exclude: Set<BookieId> = new Set()) {
@@ -139,8 +100,7 @@ describe('ledger > write handle over TCP bookies', () => {
       pending.push(h.append(p).then((id) => void acked.push(id)))
       if (i === 150) {
         await waitFor(() => acked.length > 100, {what: 'some acks'})
-        await services.get(victim)?.close()
-        services.delete(victim)
+        await cluster.stopBookie(victim)
       }
       if (i % 50 === 0) await new Promise((r) => setImmediate(r))
     }
@@ -161,7 +121,7 @@ describe('ledger > write handle over TCP bookies', () => {
       const dead = '127.0.0.1:9' // nothing listens on the discard port here: connection refused
       await assert.rejects(t.readLac(dead, 1), BookieConnectionError)
       await assert.rejects(t.readLac(dead, 1), (e: unknown) => e instanceof BookieConnectionError && /retrying in/.test(e.message))
-      const live = [...services.keys()][0] as BookieId
+      const live = [...cluster.bookies.keys()][0] as BookieId
       await assert.rejects(t.readLac(live, 987654), (e: unknown) => e instanceof BookieError && e.code === BookieStatus.NO_LEDGER)
       assert.deepEqual(t.connectedBookies, [live])
     } finally {
