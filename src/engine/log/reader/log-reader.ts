@@ -323,10 +323,10 @@ export class AsyncLogReader {
         const mid = Math.floor((lo + hi) / 2)
         const [e] = await handle.readEntries(mid, mid)
         const records = e === undefined ? [] : decodeEntry(e.payload, {logSegmentSequenceNo: seg.logSegmentSequenceNo, entryId: mid, startSequenceId: -1})
-        const user = records.filter((r) => !r.isControl)
-        const lastTx = user.at(-1)?.txid
-        if (lastTx !== undefined && lastTx < txid) lo = mid + 1
-        else if (lastTx === undefined) lo = mid + 1 <= hi ? mid + 1 : hi
+        // A control record carries the txid of the last user record before it, so control-only entries
+        // keep the entries ordered by txid too.
+        const lastTx = records.at(-1)?.txid ?? -1
+        if (lastTx < txid) lo = mid + 1
         else hi = mid
       }
       return lo

@@ -352,7 +352,8 @@ export class AsyncLogWriter {
       ensembleSize: c.ensembleSize,
       writeQuorumSize: c.writeQuorumSize,
       ackQuorumSize: c.ackQuorumSize,
-      password: Buffer.from(c.ledgerPassword),
+      // An empty digestPw means the ledger client's default password (bookies need a non-empty master key).
+      ...(c.ledgerPassword === '' ? {} : {password: Buffer.from(c.ledgerPassword)}),
     })
     let meta: LogSegmentMetadata
     try {

@@ -68,7 +68,7 @@ export async function recoverSegment(ctx: RecoveryContext, seg: LogSegmentMetada
   const log = ctx.logger.child('recovery')
   let last: LogRecordWithDLSN | undefined
   try {
-    const handle = await ctx.ledgers.openLedger(seg.ledgerId, {password: Buffer.from(ctx.config.ledgerPassword)})
+    const handle = await ctx.ledgers.openLedger(seg.ledgerId, ctx.config.ledgerPassword === '' ? {} : {password: Buffer.from(ctx.config.ledgerPassword)})
     try {
       last = await readLastUserRecord(handle, seg, handle.lastAddConfirmed)
     } finally {
