@@ -227,14 +227,15 @@ export class LedgerWriteHandle implements WriteHandle {
 
   private sendAll(add: PendingAdd): void {
     add.sent = true
+    const nowMs = this.ctx.clock.monotonicMs()
     for (const b of this.writeSet(add.entryId)) {
-      if (!this.dead.has(b) && !add.acked.has(b)) this.send(add, b)
+      if (!this.dead.has(b) && !add.acked.has(b)) this.send(add, b, nowMs)
     }
   }
 
-  private send(add: PendingAdd, bookie: BookieId): void {
+  private send(add: PendingAdd, bookie: BookieId, nowMs = this.ctx.clock.monotonicMs()): void {
     const attempt = ++this.attemptSeq
-    add.out.set(bookie, {attempt, deadlineMs: this.ctx.clock.monotonicMs() + this.ctx.config.addEntryTimeoutMs})
+    add.out.set(bookie, {attempt, deadlineMs: nowMs + this.ctx.config.addEntryTimeoutMs})
     this.armSweeper()
     const t = this.ctx.transport
     const password = this.versioned.value.password

@@ -86,7 +86,9 @@ const SLAB_BYTES = 64 * 1024
 const COPY_BYTES_MAX = 16 * 1024
 
 /**
- * Collects the frames of one event-loop turn and writes them at its end in one socket write. Small
+ * Collects the frames of one event-loop turn and writes them at its end in one socket write: after the
+ * I/O callbacks of the turn (setImmediate), so the acks of every bookie read in one poll phase make one
+ * batch of new requests rather than one per socket that answered. Small
  * pieces are copied into a slab; the bytes handed to the socket are never written again (the slab is
  * only filled forward, and replaced once full), so nothing is copied twice and nothing allocated per
  * frame. Large pieces are queued as they are, after whatever precedes them, and the turn's pieces then
@@ -100,6 +102,8 @@ export class FrameBatcher {
   private end = 0
   private parts: Buffer[] = []
   private scheduled = false
+  /** performance.now() when this turn's first frame came: one clock read per turn, not per request. */
+  private turnStartMs = 0
   private readonly flushFn = (): void => this.flush()
 
   constructor(socket: Socket) {
@@ -138,10 +142,16 @@ export class FrameBatcher {
     this.parts.push(bytes)
   }
 
+  /** When the current turn's first frame was queued (or now, outside a turn). */
+  get turnNowMs(): number {
+    return this.scheduled ? this.turnStartMs : performance.now()
+  }
+
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    process.nextTick(this.flushFn)
+    this.turnStartMs = performance.now()
+    setImmediate(this.flushFn)
   }
 
   private seal(): void {
@@ -262,8 +272,8 @@ export class BookieWireClient {
       return Promise.reject(e)
     }
     const done = deferred<BookieResponse>()
-    this.track(requestId, input.op, done, undefined, opts.timeoutMs ?? this.requestTimeoutMs)
     this.out.append(frame)
+    this.track(requestId, input.op, done, undefined, opts.timeoutMs ?? this.requestTimeoutMs)
     return done.promise
   }
 
@@ -282,7 +292,6 @@ export class BookieWireClient {
     const body = HEADER_BYTES + 2 + masterKey.length + entry.length
     if (body > FRAME_BODY_BYTES_MAX) return later(done, new InvalidInputError(`frame of ${body} bytes exceeds the limit of ${FRAME_BODY_BYTES_MAX} bytes`))
     const requestId = this.takeRequestId()
-    this.track(requestId, BookieOp.ADD_ENTRY, undefined, done, this.requestTimeoutMs)
     // Same bytes as encodeRequest() of the ADD_ENTRY request (wire.ts documents the layout).
     const headBytes = FRAME_LENGTH_BYTES + body - entry.length
     const inline = entry.length <= COPY_BYTES_MAX
@@ -298,6 +307,7 @@ export class BookieWireClient {
     if (inline) o += entry.copy(buf, o)
     this.out.commit(o)
     if (!inline) this.out.append(entry)
+    this.track(requestId, BookieOp.ADD_ENTRY, undefined, done, this.requestTimeoutMs)
   }
 
   /** Sends a request; rejects with BookieError when the status is not OK. */
@@ -417,7 +427,7 @@ export class BookieWireClient {
   }
 
   private track(requestId: number, op: number, done: Deferred<BookieResponse> | undefined, addDone: AddEntryCallback | undefined, timeoutMs: number): void {
-    this.pending.set(requestId, {op, done, addDone, deadlineMs: performance.now() + timeoutMs, timeoutMs})
+    this.pending.set(requestId, {op, done, addDone, deadlineMs: this.out.turnNowMs + timeoutMs, timeoutMs})
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.expire(), Math.min(1000, Math.max(10, this.requestTimeoutMs / 4)))
       this.sweeper.unref()
