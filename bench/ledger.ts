@@ -28,14 +28,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {metaformat} from '../src/engine/bookie/admin.js'
-import {systemClock} from '../src/engine/common/clock.js'
-import {silentLogger} from '../src/engine/common/logger.js'
-import {cryptoRandom} from '../src/engine/common/random.js'
-import {ZkBookiePlacement} from '../src/engine/ledger/placement.js'
-import {TcpBookieTransport} from '../src/engine/ledger/tcp-transport.js'
-import {LEDGER_CLIENT_DEFAULTS, type LedgerContext} from '../src/engine/ledger/types.js'
-import {LedgerWriteHandle} from '../src/engine/ledger/write-handle.js'
-import {ZkLedgerMetadataStore} from '../src/engine/ledger/zk-metadata-store.js'
+import {LedgerClient} from '../src/engine/ledger/ledger-client.js'
 import {ZKClient} from '../src/engine/zookeeper/client/zk-client.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -216,8 +209,7 @@ async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: 
   const connectString = `127.0.0.1:${zkServer.port}`
   const children: ChildProcess[] = []
   let zk: ZKClient | undefined
-  let transport: TcpBookieTransport | undefined
-  let placement: ZkBookiePlacement | undefined
+  let client: LedgerClient | undefined
   try {
     zk = await ZKClient.connect({connectString})
     await metaformat({zk, root: ROOT, force: true, nonInteractive: true, confirm: async () => false})
@@ -237,39 +229,16 @@ async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: 
       )
     }
     for (let i = 0; i < 3; i++) children.push((await startBookie(join(dir, `bookie${i}.conf`))).child)
-    transport = new TcpBookieTransport({requestTimeoutMs: 30_000})
-    placement = new ZkBookiePlacement({zk, ledgersRootPath: ROOT})
+    // The transport's request bound follows addEntryTimeoutMs (30 s), as before.
+    client = await LedgerClient.connect({zk, ledgersRootPath: ROOT, config: {addEntryTimeoutMs: 30_000}})
+    const {placement} = client.ctx
     for (let i = 0; i < 200 && (await placement.writableBookies()).length < 3; i++) await new Promise((r) => setTimeout(r, 50))
-    const ctx: LedgerContext = {
-      transport,
-      metadataStore: new ZkLedgerMetadataStore({zk, ledgersRootPath: ROOT}),
-      placement,
-      clock: systemClock,
-      random: cryptoRandom,
-      logger: silentLogger,
-      config: {...LEDGER_CLIENT_DEFAULTS, addEntryTimeoutMs: 30_000},
-    }
     const rows: LedgerBenchRow[] = []
     for (const size of sizes) {
       const payload = Buffer.alloc(size, 0x78)
       for (const window of conc) {
-        const bookies = await placement.newEnsemble(3)
-        const v = await ctx.metadataStore.createLedgerMetadata((ledgerId) => ({
-          ledgerId,
-          ensembleSize: 3,
-          writeQuorumSize: 3,
-          ackQuorumSize: 2,
-          state: 'OPEN',
-          lastEntryId: -1,
-          length: 0,
-          digestType: 'CRC32C',
-          password: Buffer.from('bench'),
-          ensembles: [{firstEntryId: 0, bookies}],
-          ctimeMs: Date.now(),
-          customMetadata: {},
-        }))
+        const h = await client.createLedger({ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, password: Buffer.from('bench')})
         const fsync = fsyncProbeMs > 0 ? probeFdatasync(dir, fsyncProbeMs) : {p50Ms: NaN, p99Ms: NaN}
-        const h = new LedgerWriteHandle(ctx, v)
         const r = await drive(() => h.append(payload), window, warmupMs, secs, children.map((c) => c.pid))
         await h.close()
         rows.push({
@@ -285,8 +254,7 @@ async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: 
     }
     return rows
   } finally {
-    await transport?.close()
-    placement?.close()
+    await client?.close()
     await zk?.close()
     for (const c of children) await stopChild(c)
     await zkServer.close()
