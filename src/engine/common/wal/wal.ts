@@ -18,7 +18,7 @@
  * max(eagerFlushRecordsMin, half the previous batch), it is flushed at once: the burst splits in two
  * halves that alternate between the CPU and the disk. The threshold follows the previous batch, so a
  * steady load settles at two batches in flight; small loads (fewer records than the minimum per turn)
- * are unaffected. Order and durability are unchanged: batches are still written and fsynced one at a
+ * are unaffected, and so are bursts of large records (eagerFlushBytesMax), which are disk-bound. Order and durability are unchanged: batches are still written and fsynced one at a
  * time, in order.
  *
  * Failure. A failed write or fsync breaks the WAL: that batch and every later append are rejected with
@@ -86,6 +86,12 @@ export interface OpenWalOptions extends WalOptions {
    * on the first half while the rest is still arriving. 0 turns it off. Default 64.
    */
   eagerFlushRecordsMin?: number
+  /**
+   * Eager flushes apply only to batches of at most this many bytes: a burst of small records costs
+   * more CPU than disk time and gains from splitting, while a burst of large records is disk-bound
+   * and better left whole (fewer, larger fsyncs). Default 32 KiB.
+   */
+  eagerFlushBytesMax?: number
   /** How many recent fsync latencies stats() reports. Default 1024. */
   fsyncLatencyWindow?: number
   /**
@@ -120,6 +126,7 @@ const BATCH_BUFFER_BYTES_INITIAL = 64 * 1024
 /** Batch buffers kept for reuse, so steady appends allocate nothing per batch. */
 const BATCH_BUFFERS_POOLED_MAX = 4
 const EAGER_FLUSH_RECORDS_MIN_DEFAULT = 64
+const EAGER_FLUSH_BYTES_MAX_DEFAULT = 32 * 1024
 
 function checkInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -141,6 +148,8 @@ function validateOptions(o: OpenWalOptions): Required<Omit<OpenWalOptions, 'cloc
   checkInteger('queueBytesMax', queueBytesMax, frameBytesMax)
   const eagerFlushRecordsMin = o.eagerFlushRecordsMin ?? EAGER_FLUSH_RECORDS_MIN_DEFAULT
   checkInteger('eagerFlushRecordsMin', eagerFlushRecordsMin, 0, 1_000_000)
+  const eagerFlushBytesMax = o.eagerFlushBytesMax ?? EAGER_FLUSH_BYTES_MAX_DEFAULT
+  checkInteger('eagerFlushBytesMax', eagerFlushBytesMax, 0)
   const fsyncLatencyWindow = o.fsyncLatencyWindow ?? FSYNC_LATENCY_WINDOW_DEFAULT
   checkInteger('fsyncLatencyWindow', fsyncLatencyWindow, 1, 1_000_000)
   return {
@@ -154,6 +163,7 @@ function validateOptions(o: OpenWalOptions): Required<Omit<OpenWalOptions, 'cloc
     queueBytesMax,
     fsyncLatencyWindow,
     eagerFlushRecordsMin,
+    eagerFlushBytesMax,
     repairCorruptTail: o.repairCorruptTail ?? false,
   }
 }
@@ -385,7 +395,12 @@ class FileWal implements WriteAheadLog {
     const first = this.batches[0]
     if (this.flushing || this.broken || first === undefined) return
     const eagerMin = this.config.eagerFlushRecordsMin
-    if (eagerMin > 0 && this.config.groupCommitWaitMs === 0 && first.waiters.length >= Math.max(eagerMin, this.lastBatchRecords >> 1)) {
+    const eager =
+      eagerMin > 0 &&
+      this.config.groupCommitWaitMs === 0 &&
+      first.bytes <= this.config.eagerFlushBytesMax &&
+      first.waiters.length >= Math.max(eagerMin, this.lastBatchRecords >> 1)
+    if (eager) {
       // The disk is idle and a burst is arriving: start on what is here now (see the module comment).
       void this.flush()
       return
