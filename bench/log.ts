@@ -1,0 +1,303 @@
+/**
+ * Log benchmark: one DistributedLog log on 3 bookie child processes (E3 Qw3 Qa2, real journals with
+ * fsync), an in-process ZooKeeper, the namespace, LogManager, AsyncLogWriter and AsyncLogReader as an
+ * application uses them. Three phases, each on its own log:
+ *
+ * 1. throughput: 100 B records, batching (writerOutputBufferBytes, periodic flush), WINDOW writes in
+ *    flight (closed loop): acked records/s, MB/s, write latency p50/p99;
+ * 2. tail: a reader tailing the log while a writer writes at half the peak rate of phase 1; each record
+ *    carries its send time: write-to-reader latency p50/p99;
+ * 3. immediate flush, 1 write in flight (writerOutputBufferBytes 0, enableImmediateFlush): latency p50/p99.
+ *
+ * Next to Redis (streams, appendfsync always) and NATS JetStream R3, measured in the same run by
+ * /work/shared/bench/peers.sh (PEERS=0 skips them), with ratios. Targets (issue 5): >= 300,000 records/s
+ * and > 3x Redis; immediate flush p50 <= 1 ms; tail p99 <= 5 ms at half the peak rate.
+ *
+ *   npm run bench -- log          # SECS=5 WINDOW=20000 PEERS=1 BUFFER=16384 FLUSH_MS=2
+ */
+import {spawn, type ChildProcess, spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {metaformat} from '../src/engine/bookie/admin.js'
+import {systemClock} from '../src/engine/common/clock.js'
+import {silentLogger} from '../src/engine/common/logger.js'
+import type {DistributedLogConfig} from '../src/engine/log/config.js'
+import {DLSN} from '../src/engine/log/dlsn.js'
+import {type LogManager, openLog} from '../src/engine/log/log-manager.js'
+import {makeBinding, writeBinding} from '../src/engine/log/metadata/binding.js'
+import {type Namespace, NamespaceBuilder} from '../src/engine/log/namespace.js'
+import {ZKClient} from '../src/engine/zookeeper/client/zk-client.js'
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+const NS_PATH = '/messaging/distributedlog'
+const RECORD_BYTES = 100
+
+export interface LatencyStats {
+  p50Ms: number
+  p99Ms: number
+}
+
+export interface PeerRow {
+  system: string
+  window: number
+  msgsPerSec: number
+  p50Ms: number
+  p99Ms: number
+}
+
+export interface LogBenchResult {
+  throughput: {recordsPerSec: number; mbPerSec: number; window: number; latency: LatencyStats; errors: number}
+  tail: {ratePerSec: number; records: number; latency: LatencyStats}
+  immediate: {writesPerSec: number; latency: LatencyStats}
+  peers: PeerRow[]
+  peersNote: string
+}
+
+function pct(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
+}
+
+function stats(samples: number[]): LatencyStats {
+  const s = Float64Array.from(samples).sort()
+  return {p50Ms: pct(s, 50), p99Ms: pct(s, 99)}
+}
+
+function startBookie(conf: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench', 'bookie.ts'), '--child', conf], {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
+  child.stderr!.resume()
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      if (/^READY \d+ \d+$/m.test(out)) resolve(child)
+    })
+    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}`)))
+  })
+}
+
+async function openBenchLog(ns: Namespace, name: string, conf: Partial<DistributedLogConfig>): Promise<LogManager> {
+  return openLog(
+    {
+      store: ns.store,
+      ledgers: await ns.ledgerClient(),
+      createLock: (log) => ns.createWriteLock(log),
+      config: ns.conf,
+      clock: systemClock,
+      logger: silentLogger,
+      createLog: (log) => ns.createLog(log),
+      logExists: (log) => ns.logExists(log),
+      deleteLog: (log) => ns.deleteLog(log),
+    },
+    name,
+    conf,
+  )
+}
+
+/** Closed loop: `window` writes in flight for `secs` (after `warmMs`). */
+async function closedLoop(dlm: LogManager, window: number, secs: number, warmMs: number): Promise<{perSec: number; latency: LatencyStats; errors: number}> {
+  const writer = await dlm.openAsyncLogWriter()
+  const payload = Buffer.alloc(RECORD_BYTES, 0x61)
+  const t0 = performance.now()
+  const tMeasure = t0 + warmMs
+  const tEnd = tMeasure + secs * 1000
+  const lat: number[] = []
+  let acked = 0
+  let errors = 0
+  let txid = 0
+  await new Promise<void>((resolve) => {
+    let inflight = 0
+    const launch = (): void => {
+      const start = performance.now()
+      if (start >= tEnd || errors > 1000) {
+        if (inflight === 0) resolve()
+        return
+      }
+      inflight++
+      writer.write({txid: ++txid, payload}).then(
+        () => {
+          const end = performance.now()
+          inflight--
+          if (end >= tMeasure && end < tEnd) acked++
+          if (start >= tMeasure && start < tEnd) lat.push(end - start)
+          launch()
+        },
+        () => {
+          inflight--
+          errors++
+          launch()
+        },
+      )
+    }
+    for (let i = 0; i < window; i++) launch()
+  })
+  await writer.close()
+  return {perSec: acked / secs, latency: stats(lat), errors}
+}
+
+/** A paced writer at `ratePerSec` and a tailing reader; each payload carries performance.now() at send. */
+async function tailLatency(dlm: LogManager, ratePerSec: number, secs: number, warmMs: number): Promise<{records: number; latency: LatencyStats}> {
+  const writer = await dlm.openAsyncLogWriter()
+  await writer.write({txid: 1, payload: Buffer.alloc(RECORD_BYTES)})
+  const reader = await dlm.getAsyncLogReader(DLSN.InitialDLSN)
+  const lat: number[] = []
+  const t0 = performance.now()
+  const tMeasure = t0 + warmMs
+  const tEnd = tMeasure + secs * 1000
+  let reading = true
+  const readLoop = (async () => {
+    while (reading) {
+      const batch = await reader.readBulk(1000, 200)
+      const now = performance.now()
+      for (const r of batch) {
+        const sentMs = r.payload.readDoubleLE(0)
+        if (sentMs >= tMeasure && sentMs < tEnd) lat.push(now - sentMs)
+      }
+    }
+  })()
+  let txid = 1
+  const tickMs = 1
+  let sent = 0
+  while (performance.now() < tEnd) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * ratePerSec)
+    while (sent < due) {
+      const p = Buffer.alloc(RECORD_BYTES)
+      p.writeDoubleLE(performance.now(), 0)
+      void writer.write({txid: ++txid, payload: p}).catch(() => undefined)
+      sent++
+    }
+    await new Promise((r) => setTimeout(r, tickMs))
+  }
+  await writer.close()
+  await new Promise((r) => setTimeout(r, 300))
+  reading = false
+  await reader.close()
+  await readLoop.catch(() => undefined)
+  return {records: lat.length, latency: stats(lat)}
+}
+
+function runPeers(secs: number): {rows: PeerRow[]; note: string} {
+  if (process.env.PEERS === '0') return {rows: [], note: 'peers skipped (PEERS=0)'}
+  const script = '/work/shared/bench/peers.sh'
+  if (!existsSync(script)) return {rows: [], note: `peers skipped (${script} not found)`}
+  const out = mkdtempSync(join(tmpdir(), 'dlog-bench-peers-'))
+  const r = spawnSync('bash', [script], {
+    env: {...process.env, OUT: out, SIZES: '100', WINDOWS: `1,${process.env.PEER_WINDOW ?? '1024'}`, RUNS: '1', SECS: String(secs), SYNC_ALWAYS: 'no'},
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 15 * 60_000,
+  })
+  const rows: PeerRow[] = []
+  for (const [file, system] of [
+    ['node_redis-aof-always.jsonl', 'Redis (appendfsync always)'],
+    ['node_nats-js-R3-3nodes.jsonl', 'NATS JetStream R3'],
+  ] as const) {
+    const path = join(out, file)
+    if (!existsSync(path)) continue
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (line.trim() === '') continue
+      const j = JSON.parse(line) as {window: number; msgs_s: number; p50_us: number; p99_us: number}
+      rows.push({system, window: j.window, msgsPerSec: j.msgs_s, p50Ms: j.p50_us / 1000, p99Ms: j.p99_us / 1000})
+    }
+  }
+  return {rows, note: r.status === 0 ? `peers.sh results in ${out}` : `peers.sh exited ${r.status}; results in ${out}`}
+}
+
+export async function run(): Promise<LogBenchResult> {
+  const secs = Number(process.env.SECS ?? 5)
+  const warmMs = Number(process.env.WARMUP_MS ?? 1000)
+  const window = Number(process.env.WINDOW ?? 20_000)
+  const dir = mkdtempSync(join(process.env.DIR ?? tmpdir(), 'dlog-bench-log-'))
+  const {ZKServer} = await import('../src/engine/zookeeper/server/zk-server.js')
+  const zkServer = await ZKServer.start({port: 0, host: '127.0.0.1'})
+  const zkServers = `127.0.0.1:${zkServer.port}`
+  const bookies: ChildProcess[] = []
+  let ns: Namespace | undefined
+  try {
+    const admin = await ZKClient.connect({connectString: zkServers})
+    await metaformat({zk: admin, root: '/ledgers', force: true, nonInteractive: true, confirm: async () => false})
+    await writeBinding(admin, NS_PATH, makeBinding({bkZkServers: zkServers, bkLedgersPath: '/ledgers', dlZkServers: zkServers}), {create: true})
+    await admin.close()
+    for (let i = 0; i < 3; i++) {
+      const conf = join(dir, `bookie-${i}.conf`)
+      writeFileSync(
+        conf,
+        [`zkServers=${zkServers}`, 'zkLedgersRootPath=/ledgers', 'bookiePort=0', 'codahaleStatsHttpPort=0', `journalDirectory=${join(dir, `b${i}`, 'journal')}`, `ledgerDirectories=${join(dir, `b${i}`, 'ledgers')}`, ''].join('\n'),
+      )
+      bookies.push(await startBookie(conf))
+    }
+    ns = await NamespaceBuilder.newBuilder()
+      .uri(`distributedlog://${zkServers}${NS_PATH}`)
+      .clientId('bench')
+      .conf({ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, lockTimeoutMs: 0, logSegmentRollingMinutes: 0, logSegmentRetentionHours: 0})
+      .build()
+    const batching: Partial<DistributedLogConfig> = {
+      writerOutputBufferBytes: Number(process.env.BUFFER ?? 16_384),
+      periodicFlushIntervalMs: Number(process.env.FLUSH_MS ?? 2),
+      immediateFlushEnabled: false,
+      outstandingWritesMax: Math.max(window * 2, 100_000),
+    }
+    const tp = await closedLoop(await openBenchLog(ns, 'bench-throughput', batching), window, secs, warmMs)
+    const tailRate = Math.max(100, Math.floor(tp.perSec / 2))
+    const tail = await tailLatency(await openBenchLog(ns, 'bench-tail', {...batching, periodicFlushIntervalMs: 1}), tailRate, secs, warmMs)
+    const imm = await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs)
+    await ns.close()
+    ns = undefined
+    for (const b of bookies.splice(0)) {
+      const exited = new Promise((r) => b.once('exit', r))
+      b.kill('SIGTERM')
+      await exited
+    }
+    await zkServer.close()
+    const peers = runPeers(Math.min(secs, 5))
+    return {
+      throughput: {recordsPerSec: tp.perSec, mbPerSec: (tp.perSec * RECORD_BYTES) / 1e6, window, latency: tp.latency, errors: tp.errors},
+      tail: {ratePerSec: tailRate, records: tail.records, latency: tail.latency},
+      immediate: {writesPerSec: imm.perSec, latency: imm.latency},
+      peers: peers.rows,
+      peersNote: peers.note,
+    }
+  } finally {
+    await ns?.close().catch(() => undefined)
+    for (const b of bookies) {
+      if (b.exitCode === null) {
+        const exited = new Promise((r) => b.once('exit', r))
+        b.kill('SIGTERM')
+        await exited
+      }
+    }
+    await zkServer.close().catch(() => undefined)
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+export function formatResult(r: LogBenchResult): string {
+  const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
+  const lines = [
+    '| measure | dlog |',
+    '|---|---|',
+    `| records/s (100 B, ${r.throughput.window} in flight, batching) | ${f(r.throughput.recordsPerSec)} |`,
+    `| MB/s | ${f(r.throughput.mbPerSec, 1)} |`,
+    `| write latency p50 / p99 ms | ${f(r.throughput.latency.p50Ms, 2)} / ${f(r.throughput.latency.p99Ms, 2)} |`,
+    `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s (${r.tail.records} records) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
+    `| immediate flush, 1 in flight: p50 / p99 ms (${f(r.immediate.writesPerSec)} writes/s) | ${f(r.immediate.latency.p50Ms, 3)} / ${f(r.immediate.latency.p99Ms, 3)} |`,
+  ]
+  if (r.throughput.errors > 0) lines.push(`(${r.throughput.errors} write errors during the throughput phase)`)
+  lines.push('', r.peersNote)
+  if (r.peers.length > 0) {
+    lines.push('| peer | in flight | msgs/s | p50 ms | p99 ms | dlog records/s ratio |', '|---|---|---|---|---|---|')
+    for (const p of r.peers) lines.push(`| ${p.system} | ${p.window} | ${f(p.msgsPerSec)} | ${f(p.p50Ms, 3)} | ${f(p.p99Ms, 3)} | ${f(r.throughput.recordsPerSec / p.msgsPerSec, 2)}x |`)
+  }
+  const redis = r.peers.filter((p) => p.system.startsWith('Redis')).sort((a, b) => b.msgsPerSec - a.msgsPerSec)[0]
+  lines.push('')
+  lines.push(`target >= 300000 records/s: ${f(r.throughput.recordsPerSec)} ${r.throughput.recordsPerSec >= 300_000 ? 'MET' : 'MISSED'}`)
+  if (redis) lines.push(`target > 3x Redis: ${f(r.throughput.recordsPerSec / redis.msgsPerSec, 2)}x ${r.throughput.recordsPerSec > 3 * redis.msgsPerSec ? 'MET' : 'MISSED'}`)
+  lines.push(`target immediate flush p50 <= 1 ms: ${f(r.immediate.latency.p50Ms, 3)} ms ${r.immediate.latency.p50Ms <= 1 ? 'MET' : 'MISSED'}`)
+  lines.push(`target tail p99 <= 5 ms: ${f(r.tail.latency.p99Ms, 2)} ms ${r.tail.latency.p99Ms <= 5 ? 'MET' : 'MISSED'}`)
+  return lines.join('\n')
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]
+if (isMain) console.log(formatResult(await run()))
