@@ -11,6 +11,7 @@ import {type Namespace, NamespaceBuilder} from '../../../src/engine/log/namespac
 import type {LogRecordWithDLSN} from '../../../src/engine/log/types.js'
 import {openNamespaceLog} from '../../helpers/log-stack.js'
 import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
+import {waitFor} from '../../helpers/wait-for.js'
 
 const CONF = {writerOutputBufferBytes: 0, immediateFlushEnabled: true, lockTimeoutMs: 0, logSegmentRollingMinutes: 0, logSegmentRetentionHours: 0}
 
@@ -97,6 +98,66 @@ describe('log > writer and reader over ZooKeeper and real bookies', () => {
     assert.equal((await r2.readNext()).txid, 20)
     await r2.close()
     await writer.close()
+    await dlm.close()
+  })
+})
+
+describe('log > self-healing after a bookie failure', () => {
+  let cluster: TestCluster
+  let ns: Namespace | undefined
+
+  before(async () => {
+    cluster = await startTestCluster({bookies: 3, namespacePath: '/messaging/distributedlog'})
+  })
+  after(async () => {
+    await ns?.close().catch(() => {})
+    await cluster?.close()
+  })
+
+  it('a failed ledger is fenced and completed; later writes land in a new segment once bookies suffice', async () => {
+    // Qa = E = 3: losing a bookie with no spare breaks the segment's ledger.
+    ns = await NamespaceBuilder.newBuilder()
+      .uri(cluster.uri as string)
+      .clientId('healer')
+      .conf({...CONF, ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 3, ledgerWriteTimeoutMs: 3000})
+      .build()
+    const dlm = await openNamespaceLog(ns, 'healing')
+    const writer = await dlm.openAsyncLogWriter()
+    const acked: number[] = []
+    for (let i = 1; i <= 20; i++) {
+      await writer.write({txid: i, payload: Buffer.from(`r${i}`)})
+      acked.push(i)
+    }
+    const firstSegment = writer.currentSegment?.logSegmentSequenceNo
+    await cluster.stopBookie([...cluster.bookies.keys()][0] as string)
+    await assert.rejects(writer.write({txid: 21, payload: Buffer.from('lost')}))
+    await cluster.addBookie()
+    // Later writes succeed without reopening the writer (a start may fail typed while bookies are short).
+    let txid = 22
+    await waitFor(
+      async () => {
+        try {
+          await writer.write({txid, payload: Buffer.from(`r${txid}`)})
+          acked.push(txid)
+          return true
+        } catch {
+          txid++
+          return false
+        }
+      },
+      {timeoutMs: 30_000, intervalMs: 200, what: 'a write after healing'},
+    )
+    assert.ok(writer.healCount >= 1)
+    assert.notEqual(writer.currentSegment?.logSegmentSequenceNo, firstSegment)
+    const segs = await dlm.getLogSegments()
+    assert.equal(segs.find((s) => s.logSegmentSequenceNo === firstSegment)?.inprogress, false)
+    await writer.close()
+    const reader = await dlm.getAsyncLogReader(DLSN.InitialDLSN)
+    const got: number[] = []
+    while (!acked.every((t) => got.includes(t))) got.push(...(await reader.readBulk(100)).map((r) => r.txid))
+    await reader.close()
+    // In order, no duplicates; every acknowledged record is there.
+    assert.deepEqual(got, [...new Set(got)].sort((a, b) => a - b))
     await dlm.close()
   })
 })
