@@ -198,12 +198,13 @@ export class LedgerWriteHandle implements WriteHandle {
     const encoded = encodeEntry({ledgerId: this.ledgerId, entryId, lac: this.lac, length: this.pushedLength, payload})
     const add: PendingAdd = {entryId, length: this.pushedLength, encoded, done, acked: new Set(), out: new Map(), sent: false}
     this.pending.push(add)
-    this.lastActivityMs = this.ctx.clock.monotonicMs()
+    const nowMs = this.ctx.clock.monotonicMs()
+    this.lastActivityMs = nowMs
     if (this.dead.size > 0 && !this.quorumPossible(add)) {
       this.failFrom(entryId, this.quorumError(entryId))
       return done.promise
     }
-    if (!this.changing) this.sendAll(add)
+    if (!this.changing) this.sendAll(add, nowMs)
     return done.promise
   }
 
@@ -225,9 +226,8 @@ export class LedgerWriteHandle implements WriteHandle {
     return live >= this.versioned.value.ackQuorumSize
   }
 
-  private sendAll(add: PendingAdd): void {
+  private sendAll(add: PendingAdd, nowMs = this.ctx.clock.monotonicMs()): void {
     add.sent = true
-    const nowMs = this.ctx.clock.monotonicMs()
     for (const b of this.writeSet(add.entryId)) {
       if (!this.dead.has(b) && !add.acked.has(b)) this.send(add, b, nowMs)
     }
