@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
+import {GarbageCollector} from '../../../src/engine/bookie/gc.js'
 import type {BookieService} from '../../../src/engine/bookie/server/bookie-service.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {ledgerPath} from '../../../src/engine/protocol/ledger/layout.js'
@@ -51,18 +52,23 @@ describe('bookie > garbage collection from ZooKeeper metadata (real core)', () =
   })
 
   it('deletes nothing while the ledgers root cannot be listed', async () => {
-    const gc = service.gc!
     const core = service.core
     await zk.mkdirp(ledgerPath(ROOT, 7), Buffer.from('{}'))
     await core.addEntry({entry: makeEntry(7, 0), masterKey: KEY, recovery: false})
     const before = core.listLedgers?.()
-    // Every ledger znode goes, and so does the root: a listing error, not "no ledger is alive".
-    await zk.deleteRecursive(ROOT)
-    // The first call may join a round that listed before the removal; the second starts after it.
-    await gc.runNow()
+    // A collector pointed at a root that is not there: a listing error, not "no ledger is alive".
+    // (Removing the real root would delete the ledger znodes first, which is a real deletion.)
+    const gc = new GarbageCollector({
+      core: {listLedgers: () => core.listLedgers!(), deleteLedger: (id) => core.deleteLedger!(id)},
+      zk: () => zk,
+      root: '/no-such-root',
+      gcWaitTimeMs: 60_000,
+    })
     const round = await gc.runNow()
+    await gc.close()
     assert.match(round.skipped ?? '', /listing failed/)
     assert.deepEqual(round.deleted, [])
     assert.deepEqual(core.listLedgers?.(), before)
+    assert.deepEqual(await core.readEntry({ledgerId: 7, entryId: 0}), makeEntry(7, 0))
   })
 })
