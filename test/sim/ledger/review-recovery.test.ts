@@ -49,4 +49,43 @@ describe('ledger recovery: reviewer scenarios (simulated bookies)', () => {
       await h.close()
     }
   })
+
+  it("a recovery's ensemble change reaches the metadata with its close, on top of another client's concurrent change", async () => {
+    const sim = ledgerSim({seed: 4103, bookies: 4})
+    const [b0, b1, b2, b3] = sim.cluster.bookieIds as [string, string, string, string]
+    const md = await createSimLedger(sim.store, [b0, b1, b2], {writeQuorumSize: 3, ackQuorumSize: 2})
+    const ledgerId = md.value.ledgerId
+    putEntries(sim, md.value, 8, (e, ws) => (e < 5 ? ws : [b0, b1]))
+    sim.cluster.onRequest = (r) => (r.op === 'addEntry' && r.recovery && r.bookie === b2 ? new BookieError(BookieStatus.IO_ERROR, 'disk failed') : undefined)
+    // Another client touches the metadata just before the close (the only write recovery makes after IN_RECOVERY).
+    let armed = false
+    const unwatch = sim.store.watchLedgerMetadata(ledgerId, (m) => {
+      if (m?.value.state === 'IN_RECOVERY' && !armed) {
+        armed = true
+        sim.store.conflictNextWrite((x) => ({...x, customMetadata: {touched: Buffer.from('yes')}}))
+      }
+    })
+    const closed = await sim.cluster.run(recoverLedger(sim.ctx, md, SIM_PASSWORD))
+    unwatch()
+    assert.equal(closed.value.state, 'CLOSED')
+    assert.equal(closed.value.lastEntryId, 7)
+    assert.equal(String(closed.value.customMetadata.touched), 'yes')
+    // b2 is replaced by b3 from the first recovered entry not yet acknowledged when b2 refused one.
+    const [first, second, ...more] = closed.value.ensembles
+    assert.deepEqual(first, {firstEntryId: 0, bookies: [b0, b1, b2]})
+    assert.deepEqual(second?.bookies, [b0, b1, b3])
+    assert.ok(second !== undefined && second.firstEntryId >= 5 && second.firstEntryId <= 7, JSON.stringify(second))
+    assert.deepEqual(more, [])
+    // Nothing but the close was written while the ledger was IN_RECOVERY.
+    const states = sim.store.writes.filter((w) => w.ledgerId === ledgerId).map((w) => w.value?.state)
+    assert.deepEqual(states, ['OPEN', 'IN_RECOVERY', 'IN_RECOVERY', 'CLOSED'])
+    sim.cluster.onRequest = undefined
+    const h = new LedgerReadHandle(sim.ctx, closed)
+    try {
+      const entries = await sim.cluster.run(h.readEntries(0, 7))
+      assert.deepEqual(entries.map((e) => String(e.payload)), Array.from({length: 8}, (_, e) => String(payloadOf(ledgerId, e))))
+    } finally {
+      await h.close()
+    }
+  })
 })
