@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {LedgerError, LedgerErrorCode} from '../../../src/engine/ledger/errors.js'
+import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
 import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {createSimLedger, ledgerSim} from '../../helpers/ledger-sim.js'
@@ -33,6 +34,19 @@ describe('write handle: reviewer scenarios (simulated bookies)', () => {
         (e: unknown) => e instanceof LedgerError && e.code === LedgerErrorCode.QUORUM_FAILED,
       )
       await sim.cluster.run(writer.close().catch(() => undefined), {maxMs: 60_000})
+    },
+  )
+
+  it(
+    'an append after the ledger client closed fails with CLIENT_CLOSED, not as a lost ack quorum',
+    {todo: 'H10 write-handle: changeEnsemble() treats the closed placement (LedgerError CLIENT_CLOSED) like "no replacement" and fails appends with QUORUM_FAILED; a CLIENT_CLOSED from placement (or a closed transport) should fail them with that error'},
+    async () => {
+      const sim = ledgerSim({seed: 4104, bookies: 4})
+      const client = new LedgerClient(sim.ctx, {transport: sim.ctx.transport, placement: sim.ctx.placement})
+      const writer = await sim.cluster.run(client.createLedger())
+      assert.equal(await sim.cluster.run(writer.append(Buffer.from('a'))), 0)
+      await client.close()
+      await assert.rejects(sim.cluster.run(writer.append(Buffer.from('b'))), (e: unknown) => e instanceof LedgerError && e.code === LedgerErrorCode.CLIENT_CLOSED)
     },
   )
 })
