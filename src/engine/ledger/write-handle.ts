@@ -376,13 +376,22 @@ export class LedgerWriteHandle implements WriteHandle {
       this.log.warn('bookie failed; changing the ensemble', {ledgerId: this.ledgerId, bookie, error: errorMessage(cause)})
       this.failedBookies.add(bookie)
     }
-    if (!this.changing) {
-      this.changing = this.changeEnsemble().finally(() => {
-        this.changing = undefined
-        for (const add of this.pending) if (!add.sent && !add.error) this.sendAll(add)
-        this.drainCompletions()
-      })
-    }
+    if (!this.changing) this.startEnsembleChange()
+  }
+
+  private startEnsembleChange(): void {
+    this.changing = this.changeEnsemble().finally(() => {
+      this.changing = undefined
+      // A failure reported after the change left its loop (e.g. the replacement refusing the resends at
+      // once) found `changing` still set: it gets a change of its own, or the appends it holds never settle.
+      // Each change clears failedBookies first, so this ends.
+      if (this.failedBookies.size > 0 && this.pending.some((a) => !a.error)) {
+        this.startEnsembleChange()
+        return
+      }
+      for (const add of this.pending) if (!add.sent && !add.error) this.sendAll(add)
+      this.drainCompletions()
+    })
   }
 
   private async changeEnsemble(): Promise<void> {
