@@ -134,3 +134,5 @@ export {LedgerClient, type LedgerClientConnectOptions, resolveLedgerClientConfig
 export {LogManager, openLog, type LogContext} from './log/log-manager.js'
 export {AsyncLogWriter, LogWriter, type LogWriterContext} from './log/writer/log-writer.js'
 export {AsyncLogReader, LogReader, type LogReaderContext, type ReadPosition} from './log/reader/log-reader.js'
+export type {LogRecord, LogRecordWithDLSN} from './log/types.js'
+export {decodeEntry, type EntryPosition} from './log/record/enveloped-entry.js'
