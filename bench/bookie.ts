@@ -120,7 +120,7 @@ async function scrape(statsPort: number): Promise<{fsyncs: number; fsyncP50Ms: n
 /** Latency slots: request ids are sequential and at most this many are outstanding. */
 const SLOTS = 1 << 16
 /** Requests are encoded into send buffers of this size, written once per event-loop turn. */
-const SEND_BUFFER_BYTES = 256 * 1024
+const SEND_BUFFER_BYTES = 1024 * 1024
 
 /**
  * A closed-loop add sender over one connection, built to cost the client little per add so the run
