@@ -344,3 +344,52 @@ describe('dlog tail and dlog console-writer over a sandbox', () => {
     assert.match(names.stdout, /Corrupted Candidates : \n\[gap-1\]\n$/)
   })
 })
+
+describe('dlog local --data-dir: streams and records survive a restart', () => {
+  const tmp = makeTmpDir('dlog-tail-restart-')
+  const env = {...process.env, DLOG_STATE_DIR: join(tmp.path, 'state'), DLOG_URI: ''}
+  const procs: Proc[] = []
+  const dlog = (args: string[], opts: {input?: string} = {}) => runCli(args, {env, input: opts.input, timeoutMs: 120_000})
+  after(async () => {
+    for (const p of procs.reverse()) await p.stop(20_000)
+    tmp.remove()
+  })
+
+  async function sandbox(port: number): Promise<Proc> {
+    const p = startCli(['local', String(port), '--data-dir', join(tmp.path, 'data')], {env})
+    procs.push(p)
+    const early = p.exited.then(() => {
+      throw new Error(`dlog local exited before ready:\n${p.output()}`)
+    })
+    await Promise.race([waitFor(() => p.stdout().includes('└'), {timeoutMs: READY_MS, what: 'sandbox ready'}), early])
+    return p
+  }
+
+  it('writes, Ctrl-C, restart on the same directory, then tail --from earliest reads every record once, in order', async () => {
+    const port = await freePort()
+    const first = await sandbox(port)
+    assert.equal((await dlog(['tool', 'create', '-r', 'keep-', '-e', '1-2', '-f'])).code, 0)
+    const lines = (s: string) => Array.from({length: 25}, (_, i) => `${s}-${i + 1}`)
+    for (const s of ['keep-1', 'keep-2']) {
+      const w = await dlog(['console-writer', s], {input: lines(s).join('\n') + '\n'})
+      assert.equal(w.code, 0, w.stderr)
+    }
+    first.kill('SIGINT')
+    assert.equal((await first.exited).code, 0, first.output())
+
+    await sandbox(port)
+    const more = await dlog(['console-writer', 'keep-1'], {input: 'after-restart\n'})
+    assert.equal(more.code, 0, more.stderr)
+    const r = await dlog(['tail', '--from', 'earliest', '-n', '51', 'keep-1,keep-2'])
+    assert.equal(r.code, 0, r.stderr)
+    const {records} = parseTail(r.stdout)
+    assert.deepEqual(
+      records.filter((x) => x.stream === 'keep-1').map((x) => x.payload),
+      [...lines('keep-1'), 'after-restart'],
+    )
+    assert.deepEqual(
+      records.filter((x) => x.stream === 'keep-2').map((x) => x.payload),
+      lines('keep-2'),
+    )
+  })
+})
