@@ -140,27 +140,28 @@ type DriveResult = Omit<LedgerBenchRow, 'system' | 'entryBytes' | 'outstanding'>
 
 /**
  * Closed loop: `window` appends in flight for warmup + secs; counts what lands in the measured window.
- * CPU per add: this process and the bookies (`pids`) sampled at the window's start and end, divided by
+ * CPU per add: this process and the bookies (`pids`) sampled when the first append of the window and
+ * the first one after it would start (not on timers, which fire late on a loaded machine), divided by
  * the acks counted between the two samples.
  */
 async function drive(append: () => Promise<unknown>, window: number, warmupMs: number, secs: number, pids: (number | undefined)[]): Promise<DriveResult> {
   const bookiesCpu = (): number => pids.reduce((sum: number, pid) => sum + childCpuUs(pid), 0)
-  let ackedTotal = 0
-  let sample0: {acks: number; client: number; bookies: number} | undefined
-  let cpu: {clientCpuUsPerAdd: number; bookiesCpuUsPerAdd: number} | undefined
-  const startTimer = setTimeout(() => {
-    const u = process.cpuUsage()
-    sample0 = {acks: ackedTotal, client: u.user + u.system, bookies: bookiesCpu()}
-  }, warmupMs)
-  const endTimer = setTimeout(() => {
-    if (!sample0) return
-    const u = process.cpuUsage()
-    const acks = Math.max(1, ackedTotal - sample0.acks)
-    cpu = {clientCpuUsPerAdd: (u.user + u.system - sample0.client) / acks, bookiesCpuUsPerAdd: (bookiesCpu() - sample0.bookies) / acks}
-  }, warmupMs + secs * 1000)
   const t0 = performance.now()
   const tMeasure = t0 + warmupMs
   const tEnd = tMeasure + secs * 1000
+  let ackedTotal = 0
+  let sample0: {acks: number; client: number; bookies: number} | undefined
+  let cpu: {clientCpuUsPerAdd: number; bookiesCpuUsPerAdd: number} | undefined
+  const sampleCpu = (now: number): void => {
+    if (!sample0 && now >= tMeasure) {
+      const u = process.cpuUsage()
+      sample0 = {acks: ackedTotal, client: u.user + u.system, bookies: bookiesCpu()}
+    } else if (sample0 && !cpu && now >= tEnd) {
+      const u = process.cpuUsage()
+      const acks = Math.max(1, ackedTotal - sample0.acks)
+      cpu = {clientCpuUsPerAdd: (u.user + u.system - sample0.client) / acks, bookiesCpuUsPerAdd: (bookiesCpu() - sample0.bookies) / acks}
+    }
+  }
   const lat: number[] = []
   let acked = 0
   let errors = 0
@@ -169,6 +170,7 @@ async function drive(append: () => Promise<unknown>, window: number, warmupMs: n
   const finished = new Promise<void>((r) => (done = r))
   const launch = (): void => {
     const start = performance.now()
+    sampleCpu(start)
     if (start >= tEnd) {
       if (inflight === 0) done()
       return
@@ -196,8 +198,6 @@ async function drive(append: () => Promise<unknown>, window: number, warmupMs: n
   }
   for (let i = 0; i < window; i++) launch()
   await finished
-  clearTimeout(startTimer)
-  clearTimeout(endTimer)
   const s = Float64Array.from(lat).sort()
   return {addsPerSec: acked / secs, mbPerSec: 0, p50Ms: pct(s, 0.5), p99Ms: pct(s, 0.99), p999Ms: pct(s, 0.999), errors, ...cpu}
 }
