@@ -4,16 +4,15 @@
  * counters) and SegmentReaderPort (entries of one segment, up to its lastEntryId once completed, up to
  * the LAC with long polls while in progress, decoded to records).
  *
- * The writer side adapts writer/segment-writer.ts. The reader side is a small long-polling reader over
- * one ReadHandle (reads `readAheadBatchEntries` entries at a time up to the LAC; when caught up on an
- * in-progress segment, one long poll for the next entry).
+ * They adapt writer/segment-writer.ts (LogSegmentWriter) and reader/segment-reader.ts
+ * (LogSegmentEntryReader) to what the log-level writer and reader need.
  */
 import type {Clock} from '../common/clock.js'
 import type {Logger} from '../common/logger.js'
 import type {LedgerClientApi, ReadHandle, WriteHandle} from '../ledger/types.js'
 import type {DistributedLogConfig} from './config.js'
 import type {DLSN} from './dlsn.js'
-import {decodeEntry} from './record/enveloped-entry.js'
+import {LogSegmentEntryReader} from './reader/segment-reader.js'
 import {LogSegmentWriter} from './writer/segment-writer.js'
 import {type LogRecord, type LogRecordWithDLSN, type LogSegmentMetadata} from './types.js'
 
@@ -135,73 +134,65 @@ export interface SegmentReaderArgs {
   clock: Clock
 }
 
-class SimpleSegmentReader implements SegmentReaderPort {
+/** The port over reader/segment-reader.ts (LogSegmentEntryReader: bounded prefetch, long polls, retries). */
+class SegmentReaderAdapter implements SegmentReaderPort {
   private readonly a: SegmentReaderArgs
   private handle: ReadHandle | undefined
-  private lastEntryId: number | undefined
-  nextEntryId: number
-  private completedSignal: (() => void) | undefined
+  private reader: LogSegmentEntryReader | undefined
+  private opening: Promise<LogSegmentEntryReader> | undefined
+  private completedLastEntryId: number | undefined
   private closed = false
 
   constructor(a: SegmentReaderArgs) {
     this.a = a
-    this.nextEntryId = a.startEntryId
-    this.lastEntryId = a.segment.inprogress ? undefined : a.segment.lastEntryId
   }
 
   get lastAddConfirmed(): number {
-    return this.lastEntryId ?? this.handle?.lastAddConfirmed ?? -1
+    return this.completedLastEntryId ?? this.handle?.lastAddConfirmed ?? -1
   }
 
-  complete(meta: LogSegmentMetadata): void {
-    this.lastEntryId = meta.lastEntryId
-    this.completedSignal?.()
+  get nextEntryId(): number {
+    return this.reader?.position ?? this.a.startEntryId
   }
 
-  private decode(entryId: number, payload: Buffer): LogRecordWithDLSN[] {
-    const s = this.a.segment
-    return decodeEntry(payload, {logSegmentSequenceNo: s.logSegmentSequenceNo, entryId, startSequenceId: s.startSequenceId})
+  private open(): Promise<LogSegmentEntryReader> {
+    this.opening ??= (async () => {
+      this.handle = await this.a.ledgers.openLedgerNoRecovery(this.a.segment.ledgerId)
+      this.reader = new LogSegmentEntryReader({handle: this.handle, segment: this.a.segment, startEntryId: this.a.startEntryId, config: this.a.config, clock: this.a.clock})
+      if (this.completedLastEntryId !== undefined) this.markCompleted(this.completedLastEntryId)
+      return this.reader
+    })()
+    return this.opening
   }
 
   async readNext(): Promise<LogRecordWithDLSN[] | undefined> {
-    if (this.lastEntryId !== undefined && this.nextEntryId > this.lastEntryId) return undefined
-    this.handle ??= await this.a.ledgers.openLedgerNoRecovery(this.a.segment.ledgerId)
-    const h = this.handle
-    const limit = this.lastEntryId ?? h.lastAddConfirmed
-    if (this.nextEntryId <= limit) {
-      const batch = Math.max(1, this.a.config.readAheadBatchEntries, this.a.config.prefetchEntriesPerSegment)
-      const last = Math.min(limit, this.nextEntryId + batch - 1)
-      const entries = await h.readEntries(this.nextEntryId, last)
-      const out: LogRecordWithDLSN[] = []
-      for (const e of entries) out.push(...this.decode(e.entryId, e.payload))
-      this.nextEntryId = last + 1
-      return out
-    }
-    if (h.isClosed) {
-      // The ledger is closed but the segment's completion has not reached us yet: wait for it (bounded).
-      await new Promise<void>((resolve) => {
-        const t = this.a.clock.setTimeout(resolve, this.a.config.readLACLongPollTimeoutMs)
-        this.completedSignal = () => {
-          this.a.clock.clearTimeout(t)
-          resolve()
-        }
-      })
-      this.completedSignal = undefined
-      return []
-    }
-    const r = await h.readLastAddConfirmedAndEntry(this.nextEntryId, this.a.config.readLACLongPollTimeoutMs)
-    if (r.entry === undefined || this.closed) return []
-    this.nextEntryId = r.entry.entryId + 1
-    return this.decode(r.entry.entryId, r.entry.payload)
+    const r = await this.open()
+    return (await r.readNext()) ?? undefined
+  }
+
+  complete(meta: LogSegmentMetadata): void {
+    this.completedLastEntryId = meta.lastEntryId
+    if (this.reader !== undefined) this.markCompleted(meta.lastEntryId)
+  }
+
+  /** A handle opened on the now-closed ledger knows its last entry even if ours missed the close. */
+  private markCompleted(lastEntryId: number): void {
+    void this.a.ledgers.openLedgerNoRecovery(this.a.segment.ledgerId).then(
+      (h) => {
+        if (this.closed) void h.close().catch(() => undefined)
+        else this.reader?.markCompleted(lastEntryId, h)
+      },
+      () => this.reader?.markCompleted(lastEntryId),
+    )
   }
 
   async close(): Promise<void> {
     this.closed = true
-    this.completedSignal?.()
+    await this.reader?.close()
     await this.handle?.close().catch(() => undefined)
   }
 }
 
 export function openSegmentReader(args: SegmentReaderArgs): SegmentReaderPort {
-  return new SimpleSegmentReader(args)
+  return new SegmentReaderAdapter(args)
 }
