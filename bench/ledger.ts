@@ -7,9 +7,10 @@
  * Per run: adds/s and MB/s acknowledged inside the measured window, and the latency (append -> ack by
  * Qa bookies) p50/p99/p99.9 of appends sent inside it; next to them the disk's fdatasync p50/p99 probed
  * just before the row (the floor under any add's latency; on this shared machine it moves 10x with other
- * load) and the CPU microseconds per add of the client and of the bookies (stable under load, unlike
- * the rates, so before/after comparisons of the add path use them). In the same run, when installed, the peers of
- * /work/shared/bench/peers.sh are measured with its own client (lib/pubbench.js): NATS JetStream R3 on a
+ * load) and the CPU microseconds per add of the client and of the bookies (at 64+ outstanding much
+ * steadier under other helpers' load than the rates, so before/after comparisons of the add path use
+ * them; at 1 outstanding they are mostly per-wakeup and syscall costs). In the same run, when
+ * installed, the peers of /work/shared/bench/peers.sh are measured with its own client (lib/pubbench.js): NATS JetStream R3 on a
  * 3-node loopback cluster (file storage; NATS does not fsync per message) and Redis streams with
  * appendfsync always, each with the same sizes and windows; the table prints dlog/peer ratios.
  *
@@ -17,6 +18,8 @@
  * more than twice NATS JetStream R3.
  *
  *   npm run build && npm run bench -- ledger      # SECS=5 WARMUP_MS=1000 CONC=1,64,256 SIZES=100,1024 FSYNC_PROBE_MS=500
+ *   SECS=2 WARMUP_MS=500 PEERS=0 CONC=1,256 SIZES=100 npm run bench -- ledger   # a quick look, about 10 s
+ *   BOOKIE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bookie children.
  *   PEERS=0 skips the peers; NODE_DIR (/tmp/benchnode: npm nats + ioredis) and NATS_SERVER as in peers.sh
  *   (run /work/shared/bench/peers.sh once to install nats-server, redis-server and the npm clients).
  */
