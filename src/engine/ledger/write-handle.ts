@@ -413,6 +413,8 @@ export class LedgerWriteHandle implements WriteHandle {
             next[at] = await this.ctx.placement.replaceBookie(next, f, new Set([...this.everFailed, ...this.dead]))
             replaced++
           } catch (e) {
+            // A closed client is not a lost quorum: the appends fail with CLIENT_CLOSED (the catch below).
+            if (e instanceof LedgerError && e.code === LedgerErrorCode.CLIENT_CLOSED) throw e
             if (!(e instanceof NotEnoughBookiesError)) this.log.warn('placement failed', {ledgerId: this.ledgerId, error: errorMessage(e)})
             this.log.warn('no bookie to replace a failed one; writing to the rest', {ledgerId: this.ledgerId, bookie: f})
             this.dead.add(f)
