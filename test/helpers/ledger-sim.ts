@@ -16,7 +16,7 @@ import {
   type LedgerMetadata,
   type Versioned,
 } from '../../src/engine/ledger/types.js'
-import {MemoryLedgerMetadataStore} from './memory-ledger-metadata.js'
+import {MemoryLedgerMetadataStore, newLedgerMetadata} from './memory-ledger-metadata.js'
 import {SimBookieCluster, type SimBookieClusterOptions} from './sim-bookies.js'
 
 export interface LedgerSim {
@@ -57,20 +57,7 @@ export async function createSimLedger(
   bookies: BookieId[],
   quorum: {writeQuorumSize?: number; ackQuorumSize?: number} = {},
 ): Promise<Versioned<LedgerMetadata>> {
-  return store.createLedgerMetadata((ledgerId) => ({
-    ledgerId,
-    ensembleSize: bookies.length,
-    writeQuorumSize: quorum.writeQuorumSize ?? bookies.length,
-    ackQuorumSize: quorum.ackQuorumSize ?? Math.min(2, bookies.length),
-    state: 'OPEN',
-    lastEntryId: -1,
-    length: 0,
-    digestType: 'CRC32C',
-    password: SIM_PASSWORD,
-    ensembles: [{firstEntryId: 0, bookies: [...bookies]}],
-    ctimeMs: 0,
-    customMetadata: {},
-  }))
+  return store.createLedgerMetadata((ledgerId) => newLedgerMetadata(ledgerId, bookies, {...quorum, password: SIM_PASSWORD}))
 }
 
 export function payloadOf(ledgerId: number, entryId: number): Buffer {

@@ -18,25 +18,41 @@
  * asynchronously too), with the value current at delivery time.
  */
 import {LedgerError, LedgerErrorCode, MetadataVersionError, NoSuchLedgerError} from '../../src/engine/ledger/errors.js'
-import type {LedgerMetadata, LedgerMetadataStore, Versioned} from '../../src/engine/ledger/types.js'
+import type {BookieId, LedgerMetadata, LedgerMetadataStore, Versioned} from '../../src/engine/ledger/types.js'
 
-/** Valid OPEN metadata for tests: E3 Qw3 Qa2 over three local bookies; `over` replaces fields. */
-export function sampleLedgerMetadata(ledgerId: number, over: Partial<LedgerMetadata> = {}): LedgerMetadata {
-  return {
+/**
+ * The one builder of ledger metadata literals in tests: OPEN, nothing written, one ensemble of `bookies`
+ * from entry 0; E = bookies.length, Qw = E and Qa = min(2, Qw) unless `over` sets them. Any field of
+ * `over` replaces the default; an undefined one keeps it (so optional options pass straight through).
+ */
+export function newLedgerMetadata(ledgerId: number, bookies: readonly BookieId[], over: Partial<LedgerMetadata> = {}): LedgerMetadata {
+  const writeQuorumSize = over.writeQuorumSize ?? bookies.length
+  const defaults: LedgerMetadata = {
     ledgerId,
-    ensembleSize: 3,
-    writeQuorumSize: 3,
-    ackQuorumSize: 2,
+    ensembleSize: bookies.length,
+    writeQuorumSize,
+    ackQuorumSize: Math.min(2, writeQuorumSize),
     state: 'OPEN',
     lastEntryId: -1,
     length: 0,
     digestType: 'CRC32C',
+    password: Buffer.alloc(0),
+    ensembles: [{firstEntryId: 0, bookies: [...bookies]}],
+    ctimeMs: 0,
+    customMetadata: {},
+  }
+  const given = Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) as Partial<LedgerMetadata>
+  return {...defaults, ...given}
+}
+
+/** Valid OPEN metadata for tests: E3 Qw3 Qa2 over three local bookies; `over` replaces fields. */
+export function sampleLedgerMetadata(ledgerId: number, over: Partial<LedgerMetadata> = {}): LedgerMetadata {
+  return newLedgerMetadata(ledgerId, ['127.0.0.1:3181', '127.0.0.1:3182', '127.0.0.1:3183'], {
     password: Buffer.from('pw'),
-    ensembles: [{firstEntryId: 0, bookies: ['127.0.0.1:3181', '127.0.0.1:3182', '127.0.0.1:3183']}],
     ctimeMs: 1_700_000_000_000,
     customMetadata: {application: Buffer.from('dl')},
     ...over,
-  }
+  })
 }
 
 export function cloneMetadata(m: LedgerMetadata): LedgerMetadata {

@@ -32,6 +32,7 @@ import type {
   Versioned,
   WriteHandle,
 } from '../../src/engine/ledger/types.js'
+import {newLedgerMetadata} from './memory-ledger-metadata.js'
 
 interface StoredEntry {
   payload: Buffer
@@ -109,20 +110,16 @@ export class MemoryLedgers implements LedgerClientApi {
     this.checkOpen()
     const ledgerId = this.nextLedgerId++
     const e = opts.ensembleSize ?? 3
-    const ledger = new MemLedger({
-      ledgerId,
-      ensembleSize: e,
-      writeQuorumSize: opts.writeQuorumSize ?? e,
-      ackQuorumSize: opts.ackQuorumSize ?? Math.min(2, e),
-      state: 'OPEN',
-      lastEntryId: -1,
-      length: 0,
-      digestType: 'CRC32C',
-      password: opts.password ?? Buffer.alloc(0),
-      ensembles: [{firstEntryId: 0, bookies: Array.from({length: e}, (_, i) => `127.0.0.1:${3181 + i}`)}],
-      ctimeMs: this.clock.nowMs(),
-      customMetadata: opts.customMetadata ?? {},
-    })
+    const bookies = Array.from({length: e}, (_, i) => `127.0.0.1:${3181 + i}`)
+    const ledger = new MemLedger(
+      newLedgerMetadata(ledgerId, bookies, {
+        writeQuorumSize: opts.writeQuorumSize,
+        ackQuorumSize: opts.ackQuorumSize,
+        password: opts.password,
+        ctimeMs: this.clock.nowMs(),
+        customMetadata: opts.customMetadata,
+      }),
+    )
     this.ledgers.set(ledgerId, ledger)
     const handle = new MemWriteHandle(this, ledger)
     this.writeHandles.set(ledgerId, handle)

@@ -22,6 +22,7 @@ import {ZkLedgerMetadataStore} from '../../../src/engine/ledger/zk-metadata-stor
 import {BookieWireClient} from '../../../src/engine/net/bookie-wire-client.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
+import {newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
 import {type Proc, startCli} from '../../helpers/processes.js'
 import {freePort, type ZKTarget} from '../../helpers/real-zookeeper.js'
 import {makeTmpDir} from '../../helpers/tmp.js'
@@ -106,20 +107,8 @@ describe('ledger > kill -9 of a bookie during a stream of adds', () => {
 
   it('changes the ensemble; every acknowledged entry is kept, once, in order', async () => {
     const ensemble = await placement.newEnsemble(3)
-    const v = await ctx.metadataStore.createLedgerMetadata((ledgerId) => ({
-      ledgerId,
-      ensembleSize: 3,
-      writeQuorumSize: 3,
-      ackQuorumSize: 2,
-      state: 'OPEN',
-      lastEntryId: -1,
-      length: 0,
-      digestType: 'CRC32C',
-      password: PASSWORD,
-      ensembles: [{firstEntryId: 0, bookies: ensemble}],
-      ctimeMs: Date.now(),
-      customMetadata: {},
-    }))
+    // E3 Qw3 Qa2 (the builder's defaults for three bookies).
+    const v = await ctx.metadataStore.createLedgerMetadata((ledgerId) => newLedgerMetadata(ledgerId, ensemble, {password: PASSWORD, ctimeMs: Date.now()}))
     const h = new LedgerWriteHandle(ctx, v)
     const victim = ensemble[1] as BookieId
     const acked: number[] = []

@@ -14,6 +14,7 @@ import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
 import {BookieConnectionError} from '../../../src/engine/net/bookie-wire-client.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
+import {newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
 import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 
@@ -40,20 +41,9 @@ describe('ledger > write handle over TCP bookies', () => {
 
   async function create(e: number, qw: number, qa: number, exclude: Set<BookieId> = new Set()) {
     const bookies = await placement.newEnsemble(e, exclude)
-    const v = await ctx.metadataStore.createLedgerMetadata((ledgerId) => ({
-      ledgerId,
-      ensembleSize: e,
-      writeQuorumSize: qw,
-      ackQuorumSize: qa,
-      state: 'OPEN',
-      lastEntryId: -1,
-      length: 0,
-      digestType: 'CRC32C',
-      password: PASSWORD,
-      ensembles: [{firstEntryId: 0, bookies}],
-      ctimeMs: Date.now(),
-      customMetadata: {},
-    }))
+    const v = await ctx.metadataStore.createLedgerMetadata((ledgerId) =>
+      newLedgerMetadata(ledgerId, bookies, {writeQuorumSize: qw, ackQuorumSize: qa, password: PASSWORD, ctimeMs: Date.now()}),
+    )
     return new LedgerWriteHandle(ctx, v)
   }
 

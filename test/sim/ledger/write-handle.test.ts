@@ -22,7 +22,7 @@ import {
 } from '../../../src/engine/ledger/types.js'
 import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
-import {MemoryLedgerMetadataStore} from '../../helpers/memory-ledger-metadata.js'
+import {MemoryLedgerMetadataStore, newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
 import {SimBookieCluster} from '../../helpers/sim-bookies.js'
 
 const PASSWORD = Buffer.from('pw')
@@ -50,20 +50,7 @@ function fixture(opts: {seed?: number; bookies?: number; config?: Partial<Ledger
 
 async function createLedger(f: Fixture, e: number, qw: number, qa: number, state: LedgerMetadata['state'] = 'OPEN'): Promise<Versioned<LedgerMetadata>> {
   const bookies = await f.ctx.placement.newEnsemble(e)
-  return f.store.createLedgerMetadata((ledgerId) => ({
-    ledgerId,
-    ensembleSize: e,
-    writeQuorumSize: qw,
-    ackQuorumSize: qa,
-    state,
-    lastEntryId: -1,
-    length: 0,
-    digestType: 'CRC32C',
-    password: PASSWORD,
-    ensembles: [{firstEntryId: 0, bookies}],
-    ctimeMs: 0,
-    customMetadata: {},
-  }))
+  return f.store.createLedgerMetadata((ledgerId) => newLedgerMetadata(ledgerId, bookies, {writeQuorumSize: qw, ackQuorumSize: qa, state, password: PASSWORD}))
 }
 
 const payload = (i: number) => Buffer.from(`entry-${i}-${'y'.repeat(i % 13)}`)
