@@ -17,29 +17,43 @@ import {waitFor} from '../../helpers/wait-for.js'
 
 const NS = '/messaging/distributedlog'
 
-describe('log metadata over ZooKeeper', () => {
-  let server: ZKServer
-  let connectString: string
+/**
+ * Our ZooKeeper for one suite (tick 200 ms, so an expired session goes quickly); connect() opens a
+ * session that the suite's after() closes with the server.
+ */
+function suiteZooKeeper(): {server: ZKServer; connectString: string; connect(sessionTimeoutMs?: number): Promise<ZKClient>} {
   const clients: ZKClient[] = []
-  let zk: ZKClient
-  let store: ZkLogMetadataStore
-
-  const connect = async (sessionTimeoutMs = 10_000) => {
-    const c = await ZKClient.connect({connectString, sessionTimeoutMs})
-    clients.push(c)
-    return c
+  const zks = {
+    server: undefined as unknown as ZKServer,
+    connectString: '',
+    async connect(sessionTimeoutMs = 10_000): Promise<ZKClient> {
+      const c = await ZKClient.connect({connectString: zks.connectString, sessionTimeoutMs})
+      clients.push(c)
+      return c
+    },
   }
-
   before(async () => {
-    server = await ZKServer.start({port: 0, host: '127.0.0.1', tickTimeMs: 200})
-    connectString = `127.0.0.1:${server.port}`
-    zk = await connect()
-    await writeBinding(zk, NS, makeBinding({bkZkServers: connectString, bkLedgersPath: '/ledgers', dlZkServers: connectString}), {create: true})
-    store = new ZkLogMetadataStore(zk, NS)
+    zks.server = await ZKServer.start({port: 0, host: '127.0.0.1', tickTimeMs: 200})
+    zks.connectString = `127.0.0.1:${zks.server.port}`
   })
   after(async () => {
     for (const c of clients) await c.close().catch(() => {})
-    await server?.close()
+    await zks.server?.close()
+  })
+  return zks
+}
+
+describe('log metadata over ZooKeeper', () => {
+  const zks = suiteZooKeeper()
+  let connectString: string
+  let zk: ZKClient
+  let store: ZkLogMetadataStore
+
+  before(async () => {
+    connectString = zks.connectString
+    zk = await zks.connect()
+    await writeBinding(zk, NS, makeBinding({bkZkServers: connectString, bkLedgersPath: '/ledgers', dlZkServers: connectString}), {create: true})
+    store = new ZkLogMetadataStore(zk, NS)
   })
 
   it('resolves a binding from the namespace or its nearest bound parent', async () => {
@@ -180,27 +194,14 @@ describe('log metadata over ZooKeeper', () => {
 })
 
 describe('write lock over ZooKeeper', () => {
-  let server: ZKServer
-  let connectString: string
-  const clients: ZKClient[] = []
+  const zks = suiteZooKeeper()
+  const {connect} = zks
   let store: ZkLogMetadataStore
 
-  const connect = async (sessionTimeoutMs = 10_000) => {
-    const c = await ZKClient.connect({connectString, sessionTimeoutMs})
-    clients.push(c)
-    return c
-  }
-
   before(async () => {
-    server = await ZKServer.start({port: 0, host: '127.0.0.1', tickTimeMs: 200})
-    connectString = `127.0.0.1:${server.port}`
     const zk = await connect()
     await zk.mkdirp(NS)
     store = new ZkLogMetadataStore(zk, NS)
-  })
-  after(async () => {
-    for (const c of clients) await c.close().catch(() => {})
-    await server?.close()
   })
 
   it('names the owner when a second writer tries in immediate mode, and leaves no member behind', async () => {
@@ -262,7 +263,7 @@ describe('write lock over ZooKeeper', () => {
     a.onLost((r) => lost.push(r))
     const b = new ZkWriteLock(await connect(), lockPath, 'b', {lockTimeoutMs: 20_000})
     const bWaiting = b.acquire()
-    assert.ok(server.expireSession(zkA.sessionIdBigInt))
+    assert.ok(zks.server.expireSession(zkA.sessionIdBigInt))
     await waitFor(() => !a.held, {what: 'held to turn false'})
     assert.equal(lost.length, 1)
     await bWaiting
