@@ -55,6 +55,17 @@ export function sampleLedgerMetadata(ledgerId: number, over: Partial<LedgerMetad
   })
 }
 
+/**
+ * The Qw bookies holding `entryId` under `m` (round robin over the ensemble in force from that entry on).
+ * Written here independently of ledger/read-handle.ts writeSetOf, so striping tests check the code
+ * instead of repeating it.
+ */
+export function expectedWriteSet(m: LedgerMetadata, entryId: number): BookieId[] {
+  let seg = m.ensembles[0] as {bookies: readonly BookieId[]}
+  for (const s of m.ensembles) if (s.firstEntryId <= entryId) seg = s
+  return Array.from({length: m.writeQuorumSize}, (_, i) => seg.bookies[(entryId + i) % seg.bookies.length] as BookieId)
+}
+
 export function cloneMetadata(m: LedgerMetadata): LedgerMetadata {
   return {
     ...m,

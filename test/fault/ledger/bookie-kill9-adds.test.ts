@@ -16,13 +16,13 @@ import {silentLogger} from '../../../src/engine/common/logger.js'
 import {SeededRandom} from '../../../src/engine/common/random.js'
 import {ZkBookiePlacement} from '../../../src/engine/ledger/placement.js'
 import {TcpBookieTransport, parseBookieId} from '../../../src/engine/ledger/tcp-transport.js'
-import {type BookieId, LEDGER_CLIENT_DEFAULTS, type LedgerContext, type LedgerMetadata} from '../../../src/engine/ledger/types.js'
+import {type BookieId, LEDGER_CLIENT_DEFAULTS, type LedgerContext} from '../../../src/engine/ledger/types.js'
 import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
 import {ZkLedgerMetadataStore} from '../../../src/engine/ledger/zk-metadata-store.js'
 import {BookieWireClient} from '../../../src/engine/net/bookie-wire-client.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
-import {newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
+import {expectedWriteSet, newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
 import {type Proc, startCli} from '../../helpers/processes.js'
 import {freePort, type ZKTarget} from '../../helpers/real-zookeeper.js'
 import {makeTmpDir} from '../../helpers/tmp.js'
@@ -159,7 +159,7 @@ describe('ledger > kill -9 of a bookie during a stream of adds', () => {
       }
       for (let e = 0; e < total; e++) {
         const good = await Promise.all(
-          writeSetOf(m, e).map(async (b) => {
+          expectedWriteSet(m, e).map(async (b) => {
             const entry = await readers.get(b)?.readEntry(m.ledgerId, e).catch(() => undefined)
             return entry !== undefined && entryChecksumOk(entry) && decodeEntry(entry).payload.equals(payloadOf(e))
           }),
@@ -171,9 +171,3 @@ describe('ledger > kill -9 of a bookie during a stream of adds', () => {
     }
   })
 })
-
-function writeSetOf(m: LedgerMetadata, entryId: number): BookieId[] {
-  let seg = m.ensembles[0] as {bookies: BookieId[]}
-  for (const s of m.ensembles) if (s.firstEntryId <= entryId) seg = s
-  return Array.from({length: m.writeQuorumSize}, (_, i) => seg.bookies[(entryId + i) % seg.bookies.length] as BookieId)
-}

@@ -14,7 +14,7 @@ import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
 import {BookieConnectionError} from '../../../src/engine/net/bookie-wire-client.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
-import {newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
+import {expectedWriteSet, newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
 import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 
@@ -47,16 +47,10 @@ describe('ledger > write handle over TCP bookies', () => {
     return new LedgerWriteHandle(ctx, v)
   }
 
-  function writeSet(m: LedgerMetadata, entryId: number): BookieId[] {
-    let seg = m.ensembles[0] as {bookies: BookieId[]}
-    for (const s of m.ensembles) if (s.firstEntryId <= entryId) seg = s
-    return Array.from({length: m.writeQuorumSize}, (_, i) => seg.bookies[(entryId + i) % seg.bookies.length] as BookieId)
-  }
-
   /** Bookies of the write set that return the entry over the wire with a valid CRC and the payload. */
   async function copies(m: LedgerMetadata, entryId: number, payload: Buffer): Promise<number> {
     let n = 0
-    for (const b of writeSet(m, entryId)) {
+    for (const b of expectedWriteSet(m, entryId)) {
       const e = await transport.readEntry(b, m.ledgerId, entryId).catch(() => undefined)
       if (e && entryChecksumOk(e) && decodeEntry(e).payload.equals(payload)) n++
     }
@@ -70,7 +64,7 @@ describe('ledger > write handle over TCP bookies', () => {
     assert.deepEqual(ids, payloads.map((_, i) => i))
     for (let e = 0; e < payloads.length; e += 7) assert.equal(await copies(h.metadata, e, payloads[e] as Buffer), 2, `entry ${e}`)
     // The idle writer tells the bookies the last LAC.
-    await waitFor(async () => (await transport.readLac(writeSet(h.metadata, 299)[0] as BookieId, h.ledgerId)) === 299, {what: 'explicit LAC'})
+    await waitFor(async () => (await transport.readLac(expectedWriteSet(h.metadata, 299)[0] as BookieId, h.ledgerId)) === 299, {what: 'explicit LAC'})
     await h.close()
     const m = (await ctx.metadataStore.readLedgerMetadata(h.ledgerId)).value
     assert.equal(m.state, 'CLOSED')

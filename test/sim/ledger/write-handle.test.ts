@@ -9,43 +9,21 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 
-import {silentLogger} from '../../../src/engine/common/logger.js'
 import {SeededRandom} from '../../../src/engine/common/random.js'
 import {LedgerError, LedgerErrorCode, LedgerFencedError} from '../../../src/engine/ledger/errors.js'
-import {
-  type BookieId,
-  LEDGER_CLIENT_DEFAULTS,
-  type LedgerClientConfig,
-  type LedgerContext,
-  type LedgerMetadata,
-  type Versioned,
-} from '../../../src/engine/ledger/types.js'
+import type {BookieId, LedgerClientConfig, LedgerMetadata, Versioned} from '../../../src/engine/ledger/types.js'
 import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
-import {MemoryLedgerMetadataStore, newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
-import {SimBookieCluster} from '../../helpers/sim-bookies.js'
+import {type LedgerSim, ledgerSim} from '../../helpers/ledger-sim.js'
+import {expectedWriteSet, newLedgerMetadata} from '../../helpers/memory-ledger-metadata.js'
 
 const PASSWORD = Buffer.from('pw')
 
-interface Fixture {
-  cluster: SimBookieCluster
-  store: MemoryLedgerMetadataStore
-  ctx: LedgerContext
-}
+type Fixture = LedgerSim
 
+/** The shared sim (seed 1, three bookies, 1 s add timeout by default) with an explicit LAC every 500 ms. */
 function fixture(opts: {seed?: number; bookies?: number; config?: Partial<LedgerClientConfig>} = {}): Fixture {
-  const cluster = new SimBookieCluster({seed: opts.seed ?? 1, bookies: opts.bookies ?? 3})
-  const store = new MemoryLedgerMetadataStore()
-  const ctx: LedgerContext = {
-    transport: cluster.transport,
-    metadataStore: store,
-    placement: cluster.placement(),
-    clock: cluster.clock,
-    random: cluster.random,
-    logger: silentLogger,
-    config: {...LEDGER_CLIENT_DEFAULTS, addEntryTimeoutMs: 1000, explicitLacIntervalMs: 500, ...opts.config},
-  }
-  return {cluster, store, ctx}
+  return ledgerSim({seed: opts.seed, bookies: opts.bookies, config: {explicitLacIntervalMs: 500, ...opts.config}})
 }
 
 async function createLedger(f: Fixture, e: number, qw: number, qa: number, state: LedgerMetadata['state'] = 'OPEN'): Promise<Versioned<LedgerMetadata>> {
@@ -55,16 +33,9 @@ async function createLedger(f: Fixture, e: number, qw: number, qa: number, state
 
 const payload = (i: number) => Buffer.from(`entry-${i}-${'y'.repeat(i % 13)}`)
 
-/** Write set of `entryId` under `m` (the segment holding it). */
-function writeSetOf(m: LedgerMetadata, entryId: number): BookieId[] {
-  let seg = m.ensembles[0] as {firstEntryId: number; bookies: BookieId[]}
-  for (const s of m.ensembles) if (s.firstEntryId <= entryId) seg = s
-  return Array.from({length: m.writeQuorumSize}, (_, i) => seg.bookies[(entryId + i) % seg.bookies.length] as BookieId)
-}
-
 /** Bookies of the entry's write set holding exactly the payload written. */
 function goodCopies(f: Fixture, m: LedgerMetadata, entryId: number, expected: Buffer): BookieId[] {
-  return writeSetOf(m, entryId).filter((b) => {
+  return expectedWriteSet(m, entryId).filter((b) => {
     const e = f.cluster.stored(b, m.ledgerId, entryId)
     return e !== undefined && entryChecksumOk(e) && decodeEntry(e).payload.equals(expected)
   })
