@@ -92,6 +92,11 @@ export function putEntries(
 }
 
 /** Total payload bytes of entries 0..lastEntryId as putEntries writes them. */
+/** Closes a laid-out ledger at `lastEntryId` (length of payloadOf entries 0..lastEntryId), as another client would. */
+export function closeSimLedger(sim: LedgerSim, ledgerId: number, lastEntryId: number): Versioned<LedgerMetadata> {
+  return sim.store.externalUpdate(ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId, length: lengthThrough(ledgerId, lastEntryId)}))
+}
+
 export function lengthThrough(ledgerId: number, lastEntryId: number): number {
   let n = 0
   for (let e = 0; e <= lastEntryId; e++) n += payloadOf(ledgerId, e).length

@@ -10,7 +10,7 @@ import {describe, it} from 'node:test'
 import {LedgerError, LedgerErrorCode} from '../../../src/engine/ledger/errors.js'
 import {LedgerReadHandle, coverageReached, writeSetOf} from '../../../src/engine/ledger/read-handle.js'
 import {encodeEntry} from '../../../src/engine/protocol/bookie/entry.js'
-import {createSimLedger, ledgerSim, lengthThrough, payloadOf, putEntries, SIM_PASSWORD, simSeeds} from '../../helpers/ledger-sim.js'
+import {closeSimLedger, createSimLedger, ledgerSim, lengthThrough, payloadOf, putEntries, SIM_PASSWORD, simSeeds} from '../../helpers/ledger-sim.js'
 
 function isLedgerError(code: number) {
   return (e: unknown) => e instanceof LedgerError && e.code === code
@@ -48,7 +48,7 @@ describe('ledger read handle (simulated bookies)', () => {
       const md = await createSimLedger(sim.store, sim.cluster.bookieIds.slice(0, E), {writeQuorumSize: Qw, ackQuorumSize: 2})
       const count = 1 + sim.cluster.random.nextInt(150)
       putEntries(sim, md.value, count)
-      const closed = sim.store.externalUpdate(md.value.ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: count - 1, length: lengthThrough(m.ledgerId, count - 1)}))
+      const closed = closeSimLedger(sim, md.value.ledgerId, count - 1)
       const h = new LedgerReadHandle(sim.ctx, closed)
       assert.equal(h.isClosed, true, `SEED=${seed}`)
       assert.equal(h.lastAddConfirmed, count - 1)
@@ -80,7 +80,7 @@ describe('ledger read handle (simulated bookies)', () => {
       const entries = await sim.cluster.run(h.readEntries(0, 18))
       assert.equal(entries.length, 19)
       await assert.rejects(h.readEntries(0, 19), (e: unknown) => isLedgerError(LedgerErrorCode.READ_FAILED)(e) && /beyond its last add confirmed \(18\)/.test((e as Error).message))
-      sim.store.externalUpdate(md.value.ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: 19, length: lengthThrough(m.ledgerId, 19)}))
+      closeSimLedger(sim, md.value.ledgerId, 19)
       await sim.cluster.runFor(1)
       assert.equal(h.isClosed, true)
       assert.equal(h.lastAddConfirmed, 19)
@@ -94,7 +94,7 @@ describe('ledger read handle (simulated bookies)', () => {
       const sim = ledgerSim({seed, bookies: 4})
       const md = await createSimLedger(sim.store, sim.cluster.bookieIds, {writeQuorumSize: 3, ackQuorumSize: 2})
       putEntries(sim, md.value, 40)
-      const closed = sim.store.externalUpdate(md.value.ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: 39, length: lengthThrough(m.ledgerId, 39)}))
+      const closed = closeSimLedger(sim, md.value.ledgerId, 39)
       // Up to Qw-1 bookies down: every entry keeps a replica.
       const down = sim.cluster.bookieIds.filter(() => sim.cluster.random.nextInt(2) === 0).slice(0, 2)
       for (const b of down) sim.cluster.crash(b)
@@ -114,7 +114,7 @@ describe('ledger read handle (simulated bookies)', () => {
       const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
       const ledgerId = md.value.ledgerId
       putEntries(sim, md.value, 30)
-      const closed = sim.store.externalUpdate(ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: 29, length: lengthThrough(m.ledgerId, 29)}))
+      const closed = closeSimLedger(sim, ledgerId, 29)
       // Corrupt one or two of the three copies of random entries.
       for (let e = 0; e < 30; e++) {
         if (e === 6 || sim.cluster.random.nextInt(2) === 0) continue
@@ -144,7 +144,7 @@ describe('ledger read handle (simulated bookies)', () => {
         const sim = ledgerSim({seed, config: {speculativeReadTimeoutMs, readEntryTimeoutMs: 10_000}, requestTimeoutMs: 20_000})
         const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
         putEntries(sim, md.value, 9)
-        const closed = sim.store.externalUpdate(md.value.ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: 8, length: lengthThrough(m.ledgerId, 8)}))
+        const closed = closeSimLedger(sim, md.value.ledgerId, 8)
         const slow = sim.cluster.bookieIds[sim.cluster.random.nextInt(3)] as string
         sim.cluster.setDelay(slow, 3000)
         const h = new LedgerReadHandle(sim.ctx, closed)
@@ -238,7 +238,7 @@ describe('ledger read handle (simulated bookies)', () => {
     const t0 = sim.cluster.clock.monotonicMs()
     const past = h.readLastAddConfirmedAndEntry(7, 60_000)
     await sim.cluster.runFor(100)
-    sim.store.externalUpdate(ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: 5, length: lengthThrough(ledgerId, 5)}))
+    closeSimLedger(sim, ledgerId, 5)
     const r = await sim.cluster.run(past)
     assert.deepEqual(r, {lac: 5})
     assert.ok(sim.cluster.clock.monotonicMs() - t0 < 1000)
@@ -249,7 +249,7 @@ describe('ledger read handle (simulated bookies)', () => {
     const sim = ledgerSim({seed: 8})
     const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
     putEntries(sim, md.value, 3)
-    sim.store.externalUpdate(md.value.ledgerId, (m) => ({...m, state: 'CLOSED', lastEntryId: 2, length: lengthThrough(m.ledgerId, 2)}))
+    closeSimLedger(sim, md.value.ledgerId, 2)
     const h = new LedgerReadHandle(sim.ctx, md) // stale: still OPEN
     await sim.cluster.runFor(1)
     assert.equal(h.isClosed, true)
