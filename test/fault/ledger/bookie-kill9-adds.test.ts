@@ -11,14 +11,11 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {metaformat} from '../../../src/engine/bookie/admin.js'
-import {systemClock} from '../../../src/engine/common/clock.js'
-import {silentLogger} from '../../../src/engine/common/logger.js'
 import {SeededRandom} from '../../../src/engine/common/random.js'
-import {ZkBookiePlacement} from '../../../src/engine/ledger/placement.js'
+import {LedgerClient} from '../../../src/engine/ledger/ledger-client.js'
 import {TcpBookieTransport, parseBookieId} from '../../../src/engine/ledger/tcp-transport.js'
-import {type BookieId, LEDGER_CLIENT_DEFAULTS, type LedgerContext} from '../../../src/engine/ledger/types.js'
+import type {BookieId, LedgerContext} from '../../../src/engine/ledger/types.js'
 import {LedgerWriteHandle} from '../../../src/engine/ledger/write-handle.js'
-import {ZkLedgerMetadataStore} from '../../../src/engine/ledger/zk-metadata-store.js'
 import {BookieWireClient} from '../../../src/engine/net/bookie-wire-client.js'
 import {decodeEntry, entryChecksumOk} from '../../../src/engine/protocol/bookie/entry.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
@@ -41,8 +38,8 @@ describe('ledger > kill -9 of a bookie during a stream of adds', () => {
   const tmp = makeTmpDir('dlog-ledger-kill9-')
   const procs = new Map<BookieId, {proc: Proc; conf: string}>()
   const confs: string[] = []
+  let client: LedgerClient
   let transport: TcpBookieTransport
-  let placement: ZkBookiePlacement
   let ctx: LedgerContext
 
   async function startBookie(conf: string): Promise<BookieId> {
@@ -82,23 +79,16 @@ describe('ledger > kill -9 of a bookie during a stream of adds', () => {
       confs.push(conf)
     }
     await Promise.all(confs.map((c) => startBookie(c)))
+    // The ledger client's context (ZooKeeper metadata and placement); our own transport for its short connect timeout.
     transport = new TcpBookieTransport({connectTimeoutMs: 3000, requestTimeoutMs: 10_000})
-    placement = new ZkBookiePlacement({zk, ledgersRootPath: ROOT, random: new SeededRandom(3)})
-    await waitFor(async () => (await placement.writableBookies()).length === 4, {timeoutMs: 30_000, what: '4 bookies registered'})
-    ctx = {
-      transport,
-      metadataStore: new ZkLedgerMetadataStore({zk, ledgersRootPath: ROOT}),
-      placement,
-      clock: systemClock,
-      random: new SeededRandom(4),
-      logger: silentLogger,
-      config: {...LEDGER_CLIENT_DEFAULTS, addEntryTimeoutMs: 5000},
-    }
+    client = await LedgerClient.connect({zk, ledgersRootPath: ROOT, transport, random: new SeededRandom(3), config: {addEntryTimeoutMs: 5000}})
+    ctx = client.ctx
+    await waitFor(async () => (await ctx.placement.writableBookies()).length === 4, {timeoutMs: 30_000, what: '4 bookies registered'})
   })
 
   after(async () => {
+    await client?.close()
     await transport?.close()
-    placement?.close()
     for (const {proc} of procs.values()) await proc.stop()
     await zk?.close()
     await zkServer?.close()
@@ -106,7 +96,7 @@ describe('ledger > kill -9 of a bookie during a stream of adds', () => {
   })
 
   it('changes the ensemble; every acknowledged entry is kept, once, in order', async () => {
-    const ensemble = await placement.newEnsemble(3)
+    const ensemble = await ctx.placement.newEnsemble(3)
     // E3 Qw3 Qa2 (the builder's defaults for three bookies).
     const v = await ctx.metadataStore.createLedgerMetadata((ledgerId) => newLedgerMetadata(ledgerId, ensemble, {password: PASSWORD, ctimeMs: Date.now()}))
     const h = new LedgerWriteHandle(ctx, v)
