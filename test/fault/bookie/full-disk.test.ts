@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {nodeDiskOps, type DiskOps} from '../../../src/engine/bookie/storage/disk-ops.js'
 import {nodeFileOps, type WalFileOps} from '../../../src/engine/common/wal/file-ops.js'
 import {openWal} from '../../../src/engine/common/wal/wal.js'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
-import {makeTmpDir} from '../../helpers/tmp.js'
+import {freshDirs} from '../../helpers/tmp.js'
 import {KEY, entryBytesOf, makeEntry, openTestBookie} from '../../unit/bookie/core/helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-full-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-full-')
 
 const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC'})
 

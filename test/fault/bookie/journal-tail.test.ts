@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict'
 import {closeSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../src/engine/protocol/bookie/codes.js'
-import {makeTmpDir} from '../../helpers/tmp.js'
+import {freshDirs} from '../../helpers/tmp.js'
 import {KEY, addAll, makeEntry, openTestBookie} from '../../unit/bookie/core/helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-tail-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-tail-')
 
 /** The journal file holding the newest records, and the offset just past its last non-zero byte. */
 function journalTail(root: string): {path: string; end: number} {

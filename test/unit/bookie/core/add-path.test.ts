@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import fc from 'fast-check'
 import {LedgerPositions} from '../../../../src/engine/bookie/storage/write-cache.js'
 import {entryRecordCrc} from '../../../../src/engine/bookie/storage/journal.js'
@@ -9,14 +9,11 @@ import type {AddCallback} from '../../../../src/engine/bookie/types.js'
 import {recordCrc} from '../../../../src/engine/common/wal/format.js'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
 import {encodeEntry} from '../../../../src/engine/protocol/bookie/entry.js'
-import {makeTmpDir} from '../../../helpers/tmp.js'
+import {freshDirs} from '../../../helpers/tmp.js'
 import {waitFor} from '../../../helpers/wait-for.js'
 import {KEY, OTHER_KEY, makeEntry, openTestBookie} from './helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-addpath-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-addpath-')
 
 const entryArb = fc
   .record({

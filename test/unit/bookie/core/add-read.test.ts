@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict'
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
 import {encodeEntry} from '../../../../src/engine/protocol/bookie/entry.js'
-import {makeTmpDir} from '../../../helpers/tmp.js'
+import {freshDirs} from '../../../helpers/tmp.js'
 import {KEY, OTHER_KEY, addAll, makeEntry, openTestBookie} from './helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-core-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-core-')
 
 function status(code: number) {
   return (e: unknown) => e instanceof BookieError && e.code === code

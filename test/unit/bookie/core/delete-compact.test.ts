@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict'
 import {closeSync, openSync, readdirSync, statSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
 import {Logger} from '../../../../src/engine/common/logger.js'
-import {makeTmpDir} from '../../../helpers/tmp.js'
+import {freshDirs} from '../../../helpers/tmp.js'
 import {KEY, makeEntry, openTestBookie} from './helpers.js'
 import type {Bookie} from '../../../../src/engine/bookie/bookie.js'
 
-const tmp = makeTmpDir('dlog-bookie-gc-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-gc-')
 
 function logFiles(root: string): {count: number; bytes: number} {
   const dir = join(root, 'ledgers0', 'current')

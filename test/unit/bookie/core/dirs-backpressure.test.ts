@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict'
 import {mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {InvalidInputError} from '../../../../src/engine/common/errors.js'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
-import {makeTmpDir} from '../../../helpers/tmp.js'
+import {freshDirs} from '../../../helpers/tmp.js'
 import {KEY, makeEntry, openTestBookie} from './helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-dirs-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-dirs-')
 
 test('bookie dirs - entry logs are spread over several ledger dirs and read back, also after restart', async () => {
   const root = fresh()

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
-import {makeTmpDir} from '../../../helpers/tmp.js'
+import {freshDirs} from '../../../helpers/tmp.js'
 import {KEY, addAll, makeEntry, openTestBookie} from './helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-lac-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-lac-')
 
 test('bookie LAC - is the max of entry lac fields and explicit LAC writes, and survives restart', async () => {
   const root = fresh()

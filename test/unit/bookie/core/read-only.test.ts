@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
 import {nodeDiskOps, type DiskOps} from '../../../../src/engine/bookie/storage/disk-ops.js'
 import type {WriteAheadLog} from '../../../../src/engine/common/wal/types.js'
 import {openWal} from '../../../../src/engine/common/wal/wal.js'
-import {makeTmpDir} from '../../../helpers/tmp.js'
+import {freshDirs} from '../../../helpers/tmp.js'
 import {KEY, addAll, makeEntry, openTestBookie} from './helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-ro-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-ro-')
 const readOnlyError = (e: unknown) => e instanceof BookieError && e.code === BookieStatus.READ_ONLY
 
 /** Disk ops whose reported usage and write failures a test controls. */

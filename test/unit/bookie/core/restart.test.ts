@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {Logger} from '../../../../src/engine/common/logger.js'
-import {makeTmpDir} from '../../../helpers/tmp.js'
+import {freshDirs} from '../../../helpers/tmp.js'
 import {KEY, addAll, makeEntry, openTestBookie} from './helpers.js'
 
-const tmp = makeTmpDir('dlog-bookie-restart-')
-after(() => tmp.remove())
-let n = 0
-const fresh = (): string => join(tmp.path, `b${n++}`)
+const fresh = freshDirs('dlog-bookie-restart-')
 
 test('bookie restart - acknowledged entries come back byte-identical from the journal when nothing was checkpointed', async () => {
   const root = fresh()
