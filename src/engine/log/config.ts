@@ -89,7 +89,7 @@ export interface DistributedLogConfig {
 /** The property keys (the original's), typed, with its code defaults. */
 export const DL_CONFIG_SCHEMA = {
   writerOutputBufferSize: {type: 'int', default: 1024, min: 0, max: INT_MAX, aliases: ['output-buffer-size'], description: 'entry buffer bytes (0 = transmit every write)'},
-  periodicFlushFrequencyMilliSeconds: {type: 'int', default: 0, min: 0, max: 3_600_000, description: 'periodic flush period (ms, 0 = off)'},
+  periodicFlushFrequencyMilliSeconds: {type: 'int', default: 6, min: 0, max: 3_600_000, description: 'periodic flush period (ms, 0 = off). Default 6 as the shipped distributedlog.conf (the code default of the original is 0, which leaves a lone small write unacknowledged until more data fills the buffer)'},
   enableImmediateFlush: {type: 'bool', default: false, description: 'commit after each acknowledged entry'},
   minimumDelayBetweenImmediateFlushMilliSeconds: {type: 'int', default: 0, min: 0, max: 3_600_000, description: 'rate limit of flushes (ms)'},
   periodicKeepAliveMilliSeconds: {type: 'int', default: 0, min: 0, max: 3_600_000, description: 'keepalive control record period (ms, 0 = off)'},

@@ -14,6 +14,7 @@
  */
 import {hostname} from 'node:os'
 
+import {systemClock} from '../common/clock.js'
 import {InvalidInputError} from '../common/errors.js'
 import {type Logger, silentLogger} from '../common/logger.js'
 import {LedgerClient} from '../ledger/ledger-client.js'
@@ -25,6 +26,7 @@ import {UnboundNamespaceError} from './errors.js'
 import {ZkWriteLock} from './lock/zk-write-lock.js'
 import {type NamespaceBinding, resolveBinding} from './metadata/binding.js'
 import {ZkLogMetadataStore} from './metadata/zk-log-metadata-store.js'
+import {type LogManager, openLog} from './log-manager.js'
 import type {LogSegmentMetadata} from './types.js'
 import {type NamespaceUri, parseNamespaceUri} from './uri.js'
 
@@ -170,6 +172,32 @@ export class Namespace {
     // The ledger client is only made if the log has ledgers to delete.
     const deleteLedger = async (id: number): Promise<void> => (await this.ledgerClient()).deleteLedger(id)
     await this.store.deleteLog(logName, {deleteLedger})
+  }
+
+  /**
+   * Opens one log: writers, readers and questions about it (LogManager). `overrides` are this log's own
+   * settings over the namespace configuration (retention, rolling, compression...). With
+   * createStreamIfNotExists on, the first writer creates the log.
+   */
+  async openLog(logName: string, overrides: Partial<DistributedLogConfig> = {}): Promise<LogManager> {
+    this.checkOpen()
+    const lockTimeoutMs = overrides.lockTimeoutMs ?? this.conf.lockTimeoutMs
+    return openLog(
+      {
+        store: this.store,
+        ledgers: await this.ledgerClient(),
+        createLock: (log) => this.createWriteLock(log, {lockTimeoutMs}),
+        config: this.conf,
+        clock: systemClock,
+        logger: this.log,
+        createLog: (log) => this.createLog(log),
+        logExists: (log) => this.logExists(log),
+        deleteLog: (log) => this.deleteLog(log),
+        lockPathOf: (log) => this.store.paths(log).lock,
+      },
+      logName,
+      overrides,
+    )
   }
 
   /** Every log of the namespace (nested ones as `a/b/c`), sorted. */

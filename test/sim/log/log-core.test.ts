@@ -428,5 +428,7 @@ describe('log core (memory ledgers)', () => {
     const reader = await dlm.getAsyncLogReader(DLSN.InitialDLSN)
     await assert.rejects(reader.readNext(), (e: unknown) => e instanceof IdleReaderError && /Reader on stream stream-0 is idle for \d+ ms/.test(e.message))
     w.ledgers.openLedgerNoRecovery = realOpen
+    await reader.close()
+    await dlm.close()
   })
 })

@@ -8,7 +8,7 @@ describe('log/config', () => {
   it('has the original code defaults (distributedlog.md §5.4)', () => {
     const c = DL_CONFIG_DEFAULTS
     assert.equal(c.writerOutputBufferBytes, 1024)
-    assert.equal(c.periodicFlushIntervalMs, 0)
+    assert.equal(c.periodicFlushIntervalMs, 6)
     assert.equal(c.immediateFlushEnabled, false)
     assert.equal(c.compressionType, 'none')
     assert.equal(c.logSegmentRollingMinutes, 120)
