@@ -10,17 +10,14 @@ import {
   type DistributedLogConfig,
   EndOfStreamError,
   InvalidInputError,
-  LedgerClient,
   LogEmptyError,
   type LogManager,
   type LogRecordWithDLSN,
   Logger,
   Namespace,
-  openLog,
   parseDlsnArg,
   type ReadPosition,
   silentLogger,
-  systemClock,
   TimeoutError,
 } from '../engine/index.js'
 
@@ -37,38 +34,15 @@ export interface OpenNamespaceOptions {
   warnings?: boolean
 }
 
-/** Opens the namespace with a ledger client factory for its bound bookie cluster. */
+/** Opens the namespace; its ledger client is the bookie cluster its binding names. */
 export async function openNamespace(uri: string, opts: OpenNamespaceOptions): Promise<Namespace> {
   const logger = opts.warnings ? new Logger({level: 'warn'}) : silentLogger
-  return Namespace.open({
-    uri,
-    clientId: opts.clientId,
-    conf: opts.conf,
-    logger,
-    ledgerClientFactory: ({binding, logger: lg}) =>
-      LedgerClient.connect({zkServers: binding.bkZkServers, ledgersRootPath: binding.bkLedgersPath, logger: lg}),
-  })
+  return Namespace.open({uri, clientId: opts.clientId, conf: opts.conf, logger})
 }
 
 /** Opens one log of `ns` through the log core; `overrides` apply to this log only. */
 export async function openLogOf(ns: Namespace, name: string, overrides: Partial<DistributedLogConfig> = {}): Promise<LogManager> {
-  const lockTimeoutMs = overrides.lockTimeoutMs ?? ns.conf.lockTimeoutMs
-  return openLog(
-    {
-      store: ns.store,
-      ledgers: await ns.ledgerClient(),
-      createLock: (log) => ns.createWriteLock(log, {lockTimeoutMs}),
-      config: ns.conf,
-      clock: systemClock,
-      logger: silentLogger,
-      createLog: (log) => ns.createLog(log),
-      logExists: (log) => ns.logExists(log),
-      deleteLog: (log) => ns.deleteLog(log),
-      lockPathOf: (log) => ns.store.paths(log).lock,
-    },
-    name,
-    overrides,
-  )
+  return ns.openLog(name, overrides)
 }
 
 /** Where a read starts, as a user wrote it. */
