@@ -10,7 +10,6 @@ import {after, before, describe, it} from 'node:test'
 
 import {DLSN} from '../../../src/engine/log/dlsn.js'
 import {type Namespace, NamespaceBuilder} from '../../../src/engine/log/namespace.js'
-import {openNamespaceLog} from '../../helpers/log-stack.js'
 import {repoRoot, startProcess} from '../../helpers/processes.js'
 import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
@@ -43,7 +42,7 @@ describe('log > kill -9 of a writer process', () => {
       .clientId('successor')
       .conf({writerOutputBufferBytes: 0, immediateFlushEnabled: true, lockTimeoutMs: 60_000})
       .build()
-    const dlm = await openNamespaceLog(ns, 'killed')
+    const dlm = await ns.openLog('killed')
     // Waits for the dead writer's session to expire, then fences and completes its segment.
     const writer = await dlm.openAsyncLogWriter()
     const segs = await dlm.getLogSegments()

@@ -9,7 +9,6 @@ import {DLSN} from '../../../src/engine/log/dlsn.js'
 import {EndOfStreamError, OwnershipAcquireFailedError} from '../../../src/engine/log/errors.js'
 import {type Namespace, NamespaceBuilder} from '../../../src/engine/log/namespace.js'
 import type {LogRecordWithDLSN} from '../../../src/engine/log/types.js'
-import {openNamespaceLog} from '../../helpers/log-stack.js'
 import {startTestCluster, type TestCluster} from '../../helpers/test-cluster.js'
 import {waitFor} from '../../helpers/wait-for.js'
 
@@ -38,8 +37,8 @@ describe('log > writer and reader over ZooKeeper and real bookies', () => {
   })
 
   it('two writers race for one log: one wins, the other is told who owns it', async () => {
-    const a = await openNamespaceLog(await ns('racer-a'), 'race')
-    const b = await openNamespaceLog(await ns('racer-b'), 'race')
+    const a = await (await ns('racer-a')).openLog('race')
+    const b = await (await ns('racer-b')).openLog('race')
     await (await ns('creator')).createLog('race')
     const results = await Promise.allSettled([a.openAsyncLogWriter(), b.openAsyncLogWriter()])
     const won = results.filter((r) => r.status === 'fulfilled')
@@ -56,7 +55,7 @@ describe('log > writer and reader over ZooKeeper and real bookies', () => {
   })
 
   it('a reader tails across segment rolls; the end of stream ends it', async () => {
-    const dlm = await openNamespaceLog(await ns('roller', {logSegmentBytesMax: 2000}), 'rolling')
+    const dlm = await (await ns('roller', {logSegmentBytesMax: 2000})).openLog('rolling')
     const writer = await dlm.openAsyncLogWriter()
     const reader = await dlm.getAsyncLogReader(DLSN.InitialDLSN)
     const got: LogRecordWithDLSN[] = []
@@ -83,7 +82,7 @@ describe('log > writer and reader over ZooKeeper and real bookies', () => {
   })
 
   it('txid positioning and truncation inside the active segment over ZooKeeper', async () => {
-    const dlm = await openNamespaceLog(await ns('trunc'), 'trunc')
+    const dlm = await (await ns('trunc')).openLog('trunc')
     const writer = await dlm.openAsyncLogWriter()
     const dlsns: DLSN[] = []
     for (let i = 1; i <= 20; i++) dlsns.push(await writer.write({txid: i * 2, payload: Buffer.from(`r${i}`)}))
@@ -121,7 +120,7 @@ describe('log > self-healing after a bookie failure', () => {
       .clientId('healer')
       .conf({...CONF, ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 3, ledgerWriteTimeoutMs: 3000})
       .build()
-    const dlm = await openNamespaceLog(ns, 'healing')
+    const dlm = await ns.openLog('healing')
     const writer = await dlm.openAsyncLogWriter()
     const acked: number[] = []
     for (let i = 1; i <= 20; i++) {
