@@ -35,7 +35,7 @@
 import {ManualClock, type TimerHandle} from '../../src/engine/common/clock.js'
 import {TimeoutError} from '../../src/engine/common/errors.js'
 import {SeededRandom, shuffled} from '../../src/engine/common/random.js'
-import {NotEnoughBookiesError} from '../../src/engine/ledger/errors.js'
+import {LedgerError, LedgerErrorCode, NotEnoughBookiesError} from '../../src/engine/ledger/errors.js'
 import type {BookieId, BookiePlacement, BookieTransport} from '../../src/engine/ledger/types.js'
 import {BookieConnectionError} from '../../src/engine/net/bookie-wire-client.js'
 import {BookieError, BookieStatus} from '../../src/engine/protocol/bookie/codes.js'
@@ -540,13 +540,20 @@ export class SimPlacement implements BookiePlacement {
     this.cluster = cluster
   }
 
+  /** As ZkBookiePlacement: a closed placement answers CLIENT_CLOSED. */
+  private checkOpen(): void {
+    if (this.closed) throw new LedgerError(LedgerErrorCode.CLIENT_CLOSED, 'bookie placement is closed')
+  }
+
   async newEnsemble(size: number, exclude: ReadonlySet<BookieId> = new Set()): Promise<BookieId[]> {
+    this.checkOpen()
     const candidates = this.cluster.writable().filter((b) => !exclude.has(b))
     if (candidates.length < size) throw new NotEnoughBookiesError(size, candidates.length)
     return shuffled(candidates, this.cluster.random).slice(0, size)
   }
 
   async replaceBookie(ensemble: readonly BookieId[], failed: BookieId, exclude: ReadonlySet<BookieId> = new Set()): Promise<BookieId> {
+    this.checkOpen()
     const candidates = this.cluster.writable().filter((b) => b !== failed && !ensemble.includes(b) && !exclude.has(b))
     const pick = candidates[this.cluster.random.nextInt(candidates.length)]
     if (pick === undefined) throw new NotEnoughBookiesError(1, 0, {what: `replacing bookie ${failed}`})

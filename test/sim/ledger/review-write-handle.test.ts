@@ -38,7 +38,6 @@ describe('write handle: reviewer scenarios (simulated bookies)', () => {
 
   it(
     'an append after the ledger client closed fails with CLIENT_CLOSED, not as a lost ack quorum',
-    {todo: 'H10 write-handle: changeEnsemble() treats the closed placement (LedgerError CLIENT_CLOSED) like "no replacement" and fails appends with QUORUM_FAILED; a CLIENT_CLOSED from placement (or a closed transport) should fail them with that error'},
     async () => {
       const sim = ledgerSim({seed: 4104, bookies: 4})
       const client = new LedgerClient(sim.ctx, {transport: sim.ctx.transport, placement: sim.ctx.placement})
