@@ -157,7 +157,14 @@ export class LogManager {
 
   /** The DLSN of the first readable record (after truncation). LogEmptyError on an empty log. */
   async getFirstDLSN(): Promise<DLSN> {
-    const reader = new AsyncLogReader({...this.base(), config: {...this.config, readerIdleWarnThresholdMs: 0}}, DLSN.InitialDLSN)
+    const base = this.base()
+    // Start at the first segment not wholly truncated, at its min active DLSN (as the original's
+    // getFirstDLSNAsync): a reader from InitialDLSN would fail AlreadyTruncatedError on a truncated log.
+    const segments = await this.getLogSegments()
+    const first = this.config.ignoreTruncationStatus ? segments[0] : segments.find((s) => s.status !== TruncationStatus.TRUNCATED)
+    if (first === undefined) throw new LogEmptyError(`Log ${this.name} is empty`)
+    const from = this.config.ignoreTruncationStatus ? new DLSN(first.logSegmentSequenceNo, 0, 0) : first.minActiveDLSN
+    const reader = new AsyncLogReader({...base, config: {...this.config, readerIdleWarnThresholdMs: 0}}, from)
     try {
       const [r] = await reader.readBulk(1, Math.max(1000, this.config.readLACLongPollTimeoutMs))
       if (r === undefined) throw new LogEmptyError(`Log ${this.name} is empty`)

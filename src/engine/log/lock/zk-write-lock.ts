@@ -11,8 +11,9 @@
  *
  * The lock lives as long as the ZooKeeper session: when the session expires (or the client closes, or
  * someone deletes our member), `held` turns false and onLost listeners are told, so a writer stops
- * before a new owner's writes could interleave with its own. A member left by an earlier attempt of the
- * same client in the same session (a create whose reply was lost) is reused, not duplicated.
+ * before a new owner's writes could interleave with its own. A member left by an earlier attempt of THIS
+ * lock object (a create whose reply was lost) is reused, not duplicated; a member of another lock object
+ * with the same client id and session (two writers opened through one Namespace) is a different owner.
  */
 import {type Clock, systemClock} from '../../common/clock.js'
 import {InvalidInputError} from '../../common/errors.js'
@@ -59,6 +60,8 @@ export class ZkWriteLock implements LogWriteLock {
   private member: string | undefined
   private heldValue = false
   private acquiring: Promise<void> | undefined
+  /** A create of our member failed with an unknown outcome: a member with our prefix may be ours. */
+  private orphanPossible = false
   private readonly lostListeners = new Set<(reason: string) => void>()
   private readonly onExpired = () => this.lose('ZooKeeper session expired')
   private readonly onClosed = () => this.lose('ZooKeeper client closed')
@@ -100,7 +103,10 @@ export class ZkWriteLock implements LogWriteLock {
   private async doAcquire(): Promise<void> {
     const prefix = this.memberPrefix()
     let children = await this.members()
-    const mine = children.find((c) => c.startsWith(prefix))
+    // Same client id and session is not enough to call a member ours: another lock object on this
+    // client (a second writer in the process) names its member the same way.
+    const mine = this.orphanPossible ? children.find((c) => c.startsWith(prefix)) : undefined
+    this.orphanPossible = false
     this.member = mine !== undefined ? `${this.lockPath}/${mine}` : await this.createMember(prefix)
     const ourName = this.member.slice(this.lockPath.length + 1)
     const deadline = this.clock.monotonicMs() + this.lockTimeoutMs
@@ -130,6 +136,7 @@ export class ZkWriteLock implements LogWriteLock {
     try {
       return await this.zk.create(`${this.lockPath}/${prefix}`, Buffer.from(this.clientId, 'utf8'), 'ephemeral_sequential')
     } catch (e) {
+      if ((e as {outcomeUnknown?: unknown}).outcomeUnknown === true) this.orphanPossible = true
       if (e instanceof NoNodeError) throw new LockingError(this.lockPath, 'the log has no lock znode (deleted, or being deleted)', {cause: e, retriable: false})
       throw e
     }
