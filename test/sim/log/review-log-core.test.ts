@@ -9,6 +9,7 @@ import {systemClock} from '../../../src/engine/common/clock.js'
 import {silentLogger} from '../../../src/engine/common/logger.js'
 import {DL_CONFIG_DEFAULTS, type DistributedLogConfig} from '../../../src/engine/log/config.js'
 import {DLSN} from '../../../src/engine/log/dlsn.js'
+import {LockingError} from '../../../src/engine/log/errors.js'
 import {type LogContext, type LogManager, openLog} from '../../../src/engine/log/log-manager.js'
 import type {AsyncLogReader} from '../../../src/engine/log/reader/log-reader.js'
 import {TruncationStatus, type LogRecordWithDLSN} from '../../../src/engine/log/types.js'
@@ -162,6 +163,16 @@ describe('log core review', () => {
     assert.ok((await dlm.getLogSegments()).length >= 10)
     assert.deepEqual(await reader.readBulk(10, 100), [])
     await reader.close()
+    await writer.close()
+  })
+
+  it('a writer whose lock was lost (session expiry) refuses the next write with LockingError', {todo: 'H13 writer: AsyncLogWriter.refuse() must check ctx.lock.held (when writeLockEnabled) and go fatal LockingError'}, async () => {
+    const w = world()
+    const writer = await (await w.open('a')).openAsyncLogWriter()
+    await writer.write(rec(1))
+    // The session holding the lock expired and another process took the lock (it has not written yet).
+    w.store.setLockOwner(LOG, 'b')
+    await assert.rejects(writer.write(rec(2)), LockingError)
     await writer.close()
   })
 })
