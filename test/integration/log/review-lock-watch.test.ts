@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
+import {DLSN} from '../../../src/engine/log/dlsn.js'
 import {OwnershipAcquireFailedError} from '../../../src/engine/log/errors.js'
 import {ZkWriteLock} from '../../../src/engine/log/lock/zk-write-lock.js'
 import {ZkLogMetadataStore} from '../../../src/engine/log/metadata/zk-log-metadata-store.js'
-import type {LogSegmentMetadata} from '../../../src/engine/log/types.js'
+import {TruncationStatus, type LogSegmentMetadata} from '../../../src/engine/log/types.js'
 import {ZKClient} from '../../../src/engine/zookeeper/client/zk-client.js'
 import {ZKServer} from '../../../src/engine/zookeeper/server/index.js'
 import {waitFor} from '../../helpers/wait-for.js'
@@ -62,6 +63,17 @@ describe('log core review over ZooKeeper', () => {
     await store.startLogSegment('watched', {ledgerId: 5, firstTxId: 1})
     await waitFor(() => lists.at(-1)?.length === 1, {what: 'the new segment to be reported'})
     assert.deepEqual(errors, [])
+    stop()
+  })
+
+  it('the segment watch reports an update of the in-progress segment (truncation inside the active segment)', async () => {
+    await store.createLog('truncated-active')
+    const seg = await store.startLogSegment('truncated-active', {ledgerId: 6, firstTxId: 1})
+    const lists: LogSegmentMetadata[][] = []
+    const stop = store.watchLogSegments('truncated-active', (s) => lists.push(s))
+    await waitFor(() => lists.length >= 1, {what: 'the first listing'})
+    await store.updateLogSegment('truncated-active', {...seg, status: TruncationStatus.PARTIALLY_TRUNCATED, minActiveDLSN: new DLSN(seg.logSegmentSequenceNo, 5, 0)})
+    await waitFor(() => lists.at(-1)?.[0]?.minActiveDLSN.entryId === 5, {what: 'the new minActiveDLSN to be reported'})
     stop()
   })
 })

@@ -281,7 +281,10 @@ export class ZkLogMetadataStore implements LogMetadataStore {
       try {
         const segments = await Promise.all(
           names.map(async (n) => {
-            const {data, stat} = await this.zk.getData(`${p.ledgers}/${n}`)
+            // In-progress segments change in place (truncate() moves their minActiveDLSN): a watch on the
+            // children alone would never tell a tailing reader. Completed ones only come and go.
+            const dataWatcher = watcher !== undefined && n.startsWith(INPROGRESS_PREFIX) ? watcher : undefined
+            const {data, stat} = await this.zk.getData(`${p.ledgers}/${n}`, dataWatcher)
             return decodeSegmentMetadata(data ?? Buffer.alloc(0), n, stat.version)
           }),
         )
