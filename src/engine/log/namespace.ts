@@ -87,6 +87,7 @@ export class Namespace {
   readonly statsRegistry: MetricsRegistry | undefined
   readonly featureProvider: FeatureProvider
   private readonly log: Logger
+  private readonly openedLogs = new Set<LogManager>()
   private readonly ledgerClientFactory: LedgerClientFactory
   private ledgerClientPromise: Promise<LedgerClientApi> | undefined
   private closed = false
@@ -182,7 +183,7 @@ export class Namespace {
   async openLog(logName: string, overrides: Partial<DistributedLogConfig> = {}): Promise<LogManager> {
     this.checkOpen()
     const lockTimeoutMs = overrides.lockTimeoutMs ?? this.conf.lockTimeoutMs
-    return openLog(
+    const lm = await openLog(
       {
         store: this.store,
         ledgers: await this.ledgerClient(),
@@ -198,6 +199,15 @@ export class Namespace {
       logName,
       overrides,
     )
+    // Closing the namespace closes what was opened through it (writers flush, readers end) before
+    // its ZooKeeper session and ledger client go away.
+    this.openedLogs.add(lm)
+    const close = lm.close.bind(lm)
+    lm.close = async () => {
+      this.openedLogs.delete(lm)
+      await close()
+    }
+    return lm
   }
 
   /** Every log of the namespace (nested ones as `a/b/c`), sorted. */
@@ -232,6 +242,7 @@ export class Namespace {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await Promise.allSettled([...this.openedLogs].map((lm) => lm.close()))
     const lc = this.ledgerClientPromise
     this.ledgerClientPromise = undefined
     if (lc !== undefined) await lc.then((c) => c.close()).catch(() => {})

@@ -53,4 +53,21 @@ describe('namespace > openLog', () => {
       await ns.close()
     }
   })
+
+  it('closing the namespace closes the logs opened through it', async () => {
+    const ns = await Namespace.open({uri: cluster.uri!, clientId: 'closer', conf: {lockTimeoutMs: 0}})
+    const lm = await ns.openLog('closing')
+    const writer = await lm.openAsyncLogWriter()
+    await writer.write({txid: 1, payload: Buffer.from('one')})
+    await ns.close()
+    await assert.rejects(writer.write({txid: 2, payload: Buffer.from('two')}))
+    // The lock went with the writer: another namespace can take the log over at once.
+    const next = await Namespace.open({uri: cluster.uri!, clientId: 'next', conf: {lockTimeoutMs: 0}})
+    try {
+      const w2 = await (await next.openLog('closing')).openAsyncLogWriter()
+      await w2.write({txid: 3, payload: Buffer.from('three')})
+    } finally {
+      await next.close()
+    }
+  })
 })
