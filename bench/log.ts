@@ -49,7 +49,7 @@ export interface PeerRow {
 }
 
 export interface LogBenchResult {
-  throughput: {recordsPerSec: number; mbPerSec: number; window: number; latency: LatencyStats; errors: number}
+  throughput: {recordsPerSec: number; mbPerSec: number; window: number; latency: LatencyStats; errors: number; clientCpuUsPerRecord: number; bookieCpuUsPerRecord: number}
   tail: {ratePerSec: number; records: number; latency: LatencyStats}
   immediate: {writesPerSec: number; latency: LatencyStats}
   peers: PeerRow[]
@@ -66,16 +66,26 @@ function stats(samples: number[]): LatencyStats {
   return {p50Ms: pct(s, 50), p99Ms: pct(s, 99)}
 }
 
+/**
+ * A bookie child: the built CLI (`dlog bookie --conf`, dist/ as users run it) when it is there, else
+ * bench/bookie.ts in child mode through tsx (slower: tsx wraps every closure it creates, BENCH_TSX=1
+ * forces it). BOOKIE_NODE_ARGS adds node flags (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ */
 function startBookie(conf: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench', 'bookie.ts'), '--child', conf], {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
+  const nodeArgs = (process.env.BOOKIE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  const built = existsSync(join(repoRoot, 'dist', 'commands', 'bookie.js')) && process.env.BENCH_TSX !== '1'
+  const args = built
+    ? [...nodeArgs, join(repoRoot, 'bin', 'run.js'), 'bookie', '--conf', conf]
+    : [...nodeArgs, '--import', 'tsx', join(repoRoot, 'bench', 'bookie.ts'), '--child', conf]
+  const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
   child.stderr!.resume()
   return new Promise((resolve, reject) => {
     let out = ''
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d
-      if (/^READY \d+ \d+$/m.test(out)) resolve(child)
+      if (/^READY \d+ \d+$/m.test(out) || /Bookie \S+:\d+ is running/.test(out)) resolve(child)
     })
-    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}`)))
+    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}: ${out}`)))
   })
 }
 
@@ -98,8 +108,11 @@ async function openBenchLog(ns: Namespace, name: string, conf: Partial<Distribut
 }
 
 /** Closed loop: `window` writes in flight for `secs` (after `warmMs`). */
-async function closedLoop(dlm: LogManager, window: number, secs: number, warmMs: number): Promise<{perSec: number; latency: LatencyStats; errors: number}> {
+async function closedLoop(dlm: LogManager, window: number, secs: number, warmMs: number, pids: readonly number[]): Promise<ClosedLoopResult> {
   const writer = await dlm.openAsyncLogWriter()
+  let cpu0: {client: number; bookies: number} | undefined
+  let cpu1: {client: number; bookies: number} | undefined
+  let ackedForCpu = 0
   const payload = Buffer.alloc(RECORD_BYTES, 0x61)
   const t0 = performance.now()
   const tMeasure = t0 + warmMs
@@ -121,7 +134,14 @@ async function closedLoop(dlm: LogManager, window: number, secs: number, warmMs:
         () => {
           const end = performance.now()
           inflight--
-          if (end >= tMeasure && end < tEnd) acked++
+          if (end >= tMeasure && end < tEnd) {
+            // CPU sampled at the window's edges by the load loop itself (timers fire late under load).
+            if (cpu0 === undefined) cpu0 = cpuNow(pids)
+            acked++
+          } else if (end >= tEnd && cpu1 === undefined) {
+            cpu1 = cpuNow(pids)
+            ackedForCpu = acked
+          }
           if (start >= tMeasure && start < tEnd) lat.push(end - start)
           launch()
         },
@@ -135,7 +155,33 @@ async function closedLoop(dlm: LogManager, window: number, secs: number, warmMs:
     for (let i = 0; i < window; i++) launch()
   })
   await writer.close()
-  return {perSec: acked / secs, latency: stats(lat), errors}
+  const perRecordUs = (k: 'client' | 'bookies'): number => (cpu0 && cpu1 && ackedForCpu > 0 ? ((cpu1[k] - cpu0[k]) * 1000) / ackedForCpu : Number.NaN)
+  return {perSec: acked / secs, latency: stats(lat), errors, clientCpuUsPerRecord: perRecordUs('client'), bookieCpuUsPerRecord: perRecordUs('bookies')}
+}
+
+interface ClosedLoopResult {
+  perSec: number
+  latency: LatencyStats
+  errors: number
+  /** CPU microseconds per acked record in the measured window: this process, and the 3 bookies together. */
+  clientCpuUsPerRecord: number
+  bookieCpuUsPerRecord: number
+}
+
+/** CPU milliseconds used so far by this process and by the bookie children (from /proc). */
+function cpuNow(pids: readonly number[]): {client: number; bookies: number} {
+  const u = process.cpuUsage()
+  let bookies = 0
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+      // utime and stime are fields 14 and 15 of stat (11 and 12 after "pid (comm) "), in clock ticks (100/s).
+      bookies += (Number(fields[11]) + Number(fields[12])) * 10
+    } catch {
+      bookies = Number.NaN
+    }
+  }
+  return {client: (u.user + u.system) / 1000, bookies}
 }
 
 /** A paced writer at `ratePerSec` and a tailing reader; each payload carries performance.now() at send. */
@@ -239,10 +285,18 @@ export async function run(): Promise<LogBenchResult> {
       immediateFlushEnabled: false,
       outstandingWritesMax: Math.max(window * 2, 100_000),
     }
-    const tp = await closedLoop(await openBenchLog(ns, 'bench-throughput', batching), window, secs, warmMs)
-    const tailRate = Math.max(100, Math.floor(tp.perSec / 2))
-    const tail = await tailLatency(await openBenchLog(ns, 'bench-tail', {...batching, periodicFlushIntervalMs: 1}), tailRate, secs, warmMs)
-    const imm = await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs)
+    // PHASES picks phases (default all); the tail phase without throughput runs at TAIL_RATE (default 50000).
+    const phases = new Set((process.env.PHASES ?? 'throughput,tail,immediate').split(','))
+    const pids = bookies.map((b) => b.pid ?? 0)
+    const skipped: ClosedLoopResult = {perSec: Number.NaN, latency: {p50Ms: Number.NaN, p99Ms: Number.NaN}, errors: 0, clientCpuUsPerRecord: Number.NaN, bookieCpuUsPerRecord: Number.NaN}
+    const tp = phases.has('throughput') ? await closedLoop(await openBenchLog(ns, 'bench-throughput', batching), window, secs, warmMs, pids) : skipped
+    const tailRate = Number.isFinite(tp.perSec) ? Math.max(100, Math.floor(tp.perSec / 2)) : Number(process.env.TAIL_RATE ?? 50_000)
+    const tail = phases.has('tail')
+      ? await tailLatency(await openBenchLog(ns, 'bench-tail', {...batching, periodicFlushIntervalMs: 1}), tailRate, secs, warmMs)
+      : {records: 0, latency: skipped.latency}
+    const imm = phases.has('immediate')
+      ? await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs, pids)
+      : skipped
     await ns.close()
     ns = undefined
     for (const b of bookies.splice(0)) {
@@ -253,7 +307,15 @@ export async function run(): Promise<LogBenchResult> {
     await zkServer.close()
     const peers = runPeers(Math.min(secs, 5))
     return {
-      throughput: {recordsPerSec: tp.perSec, mbPerSec: (tp.perSec * RECORD_BYTES) / 1e6, window, latency: tp.latency, errors: tp.errors},
+      throughput: {
+        recordsPerSec: tp.perSec,
+        mbPerSec: (tp.perSec * RECORD_BYTES) / 1e6,
+        window,
+        latency: tp.latency,
+        errors: tp.errors,
+        clientCpuUsPerRecord: tp.clientCpuUsPerRecord,
+        bookieCpuUsPerRecord: tp.bookieCpuUsPerRecord,
+      },
       tail: {ratePerSec: tailRate, records: tail.records, latency: tail.latency},
       immediate: {writesPerSec: imm.perSec, latency: imm.latency},
       peers: peers.rows,
@@ -281,6 +343,7 @@ export function formatResult(r: LogBenchResult): string {
     `| records/s (100 B, ${r.throughput.window} in flight, batching) | ${f(r.throughput.recordsPerSec)} |`,
     `| MB/s | ${f(r.throughput.mbPerSec, 1)} |`,
     `| write latency p50 / p99 ms | ${f(r.throughput.latency.p50Ms, 2)} / ${f(r.throughput.latency.p99Ms, 2)} |`,
+    `| CPU µs per record: writer process / 3 bookies | ${f(r.throughput.clientCpuUsPerRecord, 2)} / ${f(r.throughput.bookieCpuUsPerRecord, 2)} |`,
     `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s (${r.tail.records} records) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
     `| immediate flush, 1 in flight: p50 / p99 ms (${f(r.immediate.writesPerSec)} writes/s) | ${f(r.immediate.latency.p50Ms, 3)} / ${f(r.immediate.latency.p99Ms, 3)} |`,
   ]

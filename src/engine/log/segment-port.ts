@@ -12,6 +12,7 @@ import type {Logger} from '../common/logger.js'
 import type {LedgerClientApi, ReadHandle, WriteHandle} from '../ledger/types.js'
 import type {DistributedLogConfig} from './config.js'
 import type {DLSN} from './dlsn.js'
+import {ReadCancelledError} from './errors.js'
 import {LogSegmentEntryReader} from './reader/segment-reader.js'
 import {LogSegmentWriter} from './writer/segment-writer.js'
 import {type LogRecord, type LogRecordWithDLSN, type LogSegmentMetadata} from './types.js'
@@ -69,7 +70,7 @@ class SegmentWriterAdapter implements SegmentWriterPort {
   }
 
   get bytesWritten(): number {
-    return this.w.counters().bytesAcknowledged
+    return this.w.bytesAcknowledged
   }
 
   get failure(): Error | undefined {
@@ -157,7 +158,13 @@ class SegmentReaderAdapter implements SegmentReaderPort {
 
   private open(): Promise<LogSegmentEntryReader> {
     this.opening ??= (async () => {
-      this.handle = await this.a.ledgers.openLedgerNoRecovery(this.a.segment.ledgerId)
+      const handle = await this.a.ledgers.openLedgerNoRecovery(this.a.segment.ledgerId)
+      if (this.closed) {
+        // Closed while the ledger opened: nobody will close a reader created now (it would long-poll forever).
+        await handle.close().catch(() => undefined)
+        throw new ReadCancelledError('Reader was closed')
+      }
+      this.handle = handle
       this.reader = new LogSegmentEntryReader({handle: this.handle, segment: this.a.segment, startEntryId: this.a.startEntryId, config: this.a.config, clock: this.a.clock})
       if (this.completedLastEntryId !== undefined) this.markCompleted(this.completedLastEntryId)
       return this.reader
@@ -166,6 +173,7 @@ class SegmentReaderAdapter implements SegmentReaderPort {
   }
 
   async readNext(): Promise<LogRecordWithDLSN[] | undefined> {
+    if (this.closed) throw new ReadCancelledError('Reader was closed')
     const r = await this.open()
     return (await r.readNext()) ?? undefined
   }

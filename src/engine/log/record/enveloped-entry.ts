@@ -18,7 +18,7 @@ import type {CompressionType} from '../config.js'
 import {DLSN} from '../dlsn.js'
 import type {LogRecordWithDLSN} from '../types.js'
 import {CODEC_MASK, codecOf, codecOfId} from './compression.js'
-import {LogRecordFlag, MAX_LOGRECORDSET_SIZE, type WireLogRecord, persistentSize, readLogRecord, writeLogRecord} from './log-record.js'
+import {LogRecordFlag, MAX_LOGRECORDSET_SIZE, type WireLogRecord, persistentSize, readLogRecord, writeLogRecordFields} from './log-record.js'
 import {decodeRecordSet, recordSetCount} from './record-set.js'
 
 export const ENVELOPE_VERSION = 1
@@ -53,18 +53,23 @@ export class EnvelopedEntryBuilder {
 
   /** Appends `r`, which occupies `slots` slots; returns its first slot. */
   add(r: WireLogRecord, slots = 1): number {
-    const need = this.at + persistentSize(r.payload.length)
+    return this.addRecord(r.flags, r.positionWithinLogSegment, r.txid, r.payload, slots)
+  }
+
+  /** add() without a record object (the writer's per-record path). */
+  addRecord(flags: number, position: number, txid: number, payload: Buffer, slots = 1): number {
+    const need = this.at + persistentSize(payload.length)
     if (need > this.buf.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, Math.min(this.buf.length * 2, MAX_LOGRECORDSET_SIZE)))
       this.buf.copy(grown, 0, 0, this.at)
       this.buf = grown
     }
-    this.at = writeLogRecord(this.buf, this.at, r)
+    this.at = writeLogRecordFields(this.buf, this.at, flags, position, txid, payload)
     const slot = this.slotCount
     this.slotCount += slots
     this.recordCount++
-    if ((r.flags & LogRecordFlag.CONTROL) === 0) this.hasUserRecords = true
-    if (r.txid > this.maxTxId) this.maxTxId = r.txid
+    if ((flags & LogRecordFlag.CONTROL) === 0) this.hasUserRecords = true
+    if (txid > this.maxTxId) this.maxTxId = txid
     return slot
   }
 

@@ -49,28 +49,50 @@ export function persistentSize(payloadBytes: number): number {
 
 /** Throws LogRecordTooLongError when a record with this payload is over MAX_LOGRECORD_SIZE. */
 export function checkRecordSize(payloadBytes: number): void {
-  const size = persistentSize(payloadBytes)
-  if (size > MAX_LOGRECORD_SIZE) throw new LogRecordTooLongError(size, MAX_LOGRECORD_SIZE)
+  const e = recordSizeError(payloadBytes)
+  if (e) throw e
 }
 
-function txidToWire(txid: number): bigint {
-  return txid === MAX_TXID ? LONG_MAX : BigInt(txid)
+/** The LogRecordTooLongError for a record with this payload, or undefined when it fits (no throw on the hot path). */
+export function recordSizeError(payloadBytes: number): LogRecordTooLongError | undefined {
+  const size = persistentSize(payloadBytes)
+  return size > MAX_LOGRECORD_SIZE ? new LogRecordTooLongError(size, MAX_LOGRECORD_SIZE) : undefined
 }
+
+const TWO_POW_32 = 0x1_0000_0000
 
 /** Writes `r` at `offset` of `out` (which must have room); returns the offset after it. */
 export function writeLogRecord(out: Buffer, offset: number, r: WireLogRecord): number {
-  const position = r.positionWithinLogSegment
+  return writeLogRecordFields(out, offset, r.flags, r.positionWithinLogSegment, r.txid, r.payload)
+}
+
+/**
+ * writeLogRecord without the record object (the writer's per-record path). The int64s are written as two
+ * 32-bit halves in number arithmetic: no BigInt per record.
+ */
+export function writeLogRecordFields(out: Buffer, offset: number, flags: number, position: number, txid: number, payload: Buffer): number {
   if (!Number.isInteger(position) || position < 0 || position > POSITION_MAX) {
     throw new InvalidInputError(`positionWithinLogSegment ${position} is out of range`)
   }
-  if (!Number.isSafeInteger(r.txid)) throw new InvalidInputError(`txid ${r.txid} is not a safe integer`)
-  // metadata = flags | position << 16, split in two 32-bit halves to stay in number arithmetic.
+  if (!Number.isSafeInteger(txid)) throw new InvalidInputError(`txid ${txid} is not a safe integer`)
+  // metadata = flags | position << 16.
   out.writeUInt32BE(Math.floor(position / 0x1_0000), offset)
-  out.writeUInt32BE((((position & 0xffff) << 16) | (r.flags & 0xffff)) >>> 0, offset + 4)
-  out.writeBigInt64BE(txidToWire(r.txid), offset + 8)
-  out.writeInt32BE(r.payload.length, offset + 16)
-  r.payload.copy(out, offset + LOG_RECORD_HEADER_BYTES)
-  return offset + LOG_RECORD_HEADER_BYTES + r.payload.length
+  out.writeUInt32BE((((position & 0xffff) << 16) | (flags & 0xffff)) >>> 0, offset + 4)
+  if (txid === MAX_TXID) {
+    // The wire's Long.MAX_VALUE.
+    out.writeUInt32BE(0x7fff_ffff, offset + 8)
+    out.writeUInt32BE(0xffff_ffff, offset + 12)
+  } else {
+    // Two's complement halves of a safe integer: hi = floor(txid / 2^32) (signed), lo = the rest (unsigned).
+    const hi = Math.floor(txid / TWO_POW_32)
+    out.writeInt32BE(hi, offset + 8)
+    out.writeUInt32BE(txid - hi * TWO_POW_32, offset + 12)
+  }
+  const length = payload.length
+  out.writeInt32BE(length, offset + 16)
+  const start = offset + LOG_RECORD_HEADER_BYTES
+  out.set(payload, start)
+  return start + length
 }
 
 export function encodeLogRecord(r: WireLogRecord): Buffer {

@@ -37,7 +37,7 @@ import {
   OverCapacityError,
   TransactionIdOutOfOrderError,
 } from '../errors.js'
-import {checkRecordSize} from '../record/log-record.js'
+import {recordSizeError} from '../record/log-record.js'
 import {MAX_TXID, TruncationStatus, type LogMetadataStore, type LogRecord, type LogSegmentMetadata, type LogWriteLock} from '../types.js'
 import {recoverSegment, nextStartSequenceId} from './recovery.js'
 import {openSegmentWriter, type SegmentWriterPort} from '../segment-port.js'
@@ -99,6 +99,10 @@ export class AsyncLogWriter {
   /** Segments this writer healed after storage errors (for tests and stats). */
   healCount = 0
   private lastCompleted: LogSegmentMetadata | undefined
+  /** Per-record settings, read once (the write path runs hundreds of thousands of times a second). */
+  private readonly lockChecked: boolean
+  private readonly txidChecked: boolean
+  private readonly rollByTime: boolean
 
   private constructor(ctx: LogWriterContext, maxTxId: number, lastCompleted: LogSegmentMetadata | undefined) {
     this.ctx = ctx
@@ -106,6 +110,9 @@ export class AsyncLogWriter {
     this.endOfStream = maxTxId === MAX_TXID
     this.lastTxIdValue = this.endOfStream ? MAX_TXID : maxTxId
     this.lastCompleted = lastCompleted
+    this.lockChecked = ctx.config.writeLockEnabled
+    this.txidChecked = ctx.config.txidSanityCheckEnabled
+    this.rollByTime = ctx.config.logSegmentRollingMinutes > 0
   }
 
   /** Takes the lock, then recovers what a previous writer left in progress. */
@@ -148,10 +155,11 @@ export class AsyncLogWriter {
   write(record: LogRecord): Promise<DLSN> {
     const refused = this.refuse(record)
     if (refused) return Promise.reject(refused)
-    this.lastTxIdValue = Math.max(this.lastTxIdValue, record.txid)
+    if (record.txid > this.lastTxIdValue) this.lastTxIdValue = record.txid
     const seg = this.segment
     if (this.transition === undefined && this.queued.length === 0 && seg !== undefined && seg.writer.failure === undefined && !this.shouldRoll(seg)) {
-      return this.writeTo(seg, record)
+      // A storage failure reaches the log writer through the segment writer's onError (it heals at once).
+      return seg.writer.write(record)
     }
     return this.enqueue(record)
   }
@@ -243,24 +251,15 @@ export class AsyncLogWriter {
     if (this.closed) return new AlreadyClosedError(`Writer of ${this.ctx.logName} is closed`)
     if (this.fatal) return this.fatal
     if (this.endOfStream) return new EndOfStreamError(`Writing to a stream after it has been marked as completed: ${this.ctx.logName}`)
+    if (this.lockChecked && !this.ctx.lock.held) {
+      // The session expired or the lock was taken: every later write must fail, not only the next segment start.
+      this.fatal = new LockingError(this.ctx.lockPath ?? `${this.ctx.logName}/lock`, 'the write lock was lost (ZooKeeper session expired?); open a new writer')
+      return this.fatal
+    }
     const txid = record.txid
     if (!Number.isSafeInteger(txid) || txid < 0 || txid === MAX_TXID) return new TransactionIdOutOfOrderError(txid, undefined)
-    if (this.ctx.config.txidSanityCheckEnabled && txid < this.lastTxIdValue) return new TransactionIdOutOfOrderError(txid, this.lastTxIdValue)
-    try {
-      checkRecordSize(record.payload.length)
-    } catch (e) {
-      return e as LogError
-    }
-    return undefined
-  }
-
-  private writeTo(seg: ActiveSegment, record: LogRecord): Promise<DLSN> {
-    const p = seg.writer.write(record)
-    p.catch(() => {
-      // A storage failure breaks the segment writer: heal so later writes go to a new segment.
-      if (seg.writer.failure !== undefined && this.segment === seg) this.kick()
-    })
-    return p
+    if (this.txidChecked && txid < this.lastTxIdValue) return new TransactionIdOutOfOrderError(txid, this.lastTxIdValue)
+    return recordSizeError(record.payload.length)
   }
 
   private enqueue(record: LogRecord): Promise<DLSN> {
@@ -275,7 +274,7 @@ export class AsyncLogWriter {
 
   private shouldRoll(seg: ActiveSegment): boolean {
     const c = this.ctx.config
-    if (c.logSegmentRollingMinutes > 0) return this.ctx.clock.nowMs() - seg.startedMs >= c.logSegmentRollingMinutes * 60_000
+    if (this.rollByTime) return this.ctx.clock.nowMs() - seg.startedMs >= c.logSegmentRollingMinutes * 60_000
     return seg.writer.bytesWritten >= c.logSegmentBytesMax
   }
 
@@ -315,7 +314,7 @@ export class AsyncLogWriter {
         }
         const batch = this.queued
         this.queued = []
-        for (const q of batch) this.writeTo(seg, q.record).then(q.resolve, q.reject)
+        for (const q of batch) seg.writer.write(q.record).then(q.resolve, q.reject)
       } catch (e) {
         if (this.fatal) return this.failQueued(this.fatal)
         // A failed start (no bookies, ZooKeeper down): these writes fail typed; later writes try again.
