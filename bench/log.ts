@@ -13,7 +13,12 @@
  * /work/shared/bench/peers.sh (PEERS=0 skips them), with ratios. Targets (issue 5): >= 300,000 records/s
  * and > 3x Redis; immediate flush p50 <= 1 ms; tail p99 <= 5 ms at half the peak rate.
  *
- *   npm run bench -- log          # SECS=5 WINDOW=20000 PEERS=1 BUFFER=16384 FLUSH_MS=2
+ *   npm run bench -- log          # SECS=5 WINDOW=20000 PEERS=1 BUFFER=16384 FLUSH_MS=2 WRITER_SEMI_SPACE_MB=64
+ *   SECS=2 PEERS=0 npm run bench -- log                      # a quick look (about 15 s)
+ *   PHASES=throughput|tail|immediate (comma list) runs some phases; TAIL_RATE (when throughput is not run),
+ *   TAIL_IMMEDIATE=0 (tail log without immediate flush), READ_AHEAD_RECORDS, READ_AHEAD_BATCH;
+ *   BOOKIE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bookies; WRITER_SEMI_SPACE_MB=0
+ *   runs the phases in this process (then `node --cpu-prof --import tsx bench/run.ts log` profiles the writer).
  */
 import {spawn, type ChildProcess, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -50,8 +55,10 @@ export interface PeerRow {
 
 export interface LogBenchResult {
   throughput: {recordsPerSec: number; mbPerSec: number; window: number; latency: LatencyStats; errors: number; clientCpuUsPerRecord: number; bookieCpuUsPerRecord: number}
-  tail: {ratePerSec: number; records: number; latency: LatencyStats}
+  tail: {ratePerSec: number; records: number; latency: LatencyStats; ackLatency: LatencyStats}
   immediate: {writesPerSec: number; latency: LatencyStats}
+  /** Node flags of the process running the writer and reader. */
+  writerNodeFlags: string
   peers: PeerRow[]
   peersNote: string
 }
@@ -185,11 +192,13 @@ function cpuNow(pids: readonly number[]): {client: number; bookies: number} {
 }
 
 /** A paced writer at `ratePerSec` and a tailing reader; each payload carries performance.now() at send. */
-async function tailLatency(dlm: LogManager, ratePerSec: number, secs: number, warmMs: number): Promise<{records: number; latency: LatencyStats}> {
+async function tailLatency(dlm: LogManager, ratePerSec: number, secs: number, warmMs: number): Promise<{records: number; latency: LatencyStats; ackLatency: LatencyStats}> {
   const writer = await dlm.openAsyncLogWriter()
   await writer.write({txid: 1, payload: Buffer.alloc(RECORD_BYTES)})
   const reader = await dlm.getAsyncLogReader(DLSN.InitialDLSN)
   const lat: number[] = []
+  /** Write-to-ack latency of the same records: which half of the delivery time the writer side takes. */
+  const ackLat: number[] = []
   const t0 = performance.now()
   const tMeasure = t0 + warmMs
   const tEnd = tMeasure + secs * 1000
@@ -211,8 +220,14 @@ async function tailLatency(dlm: LogManager, ratePerSec: number, secs: number, wa
     const due = Math.floor(((performance.now() - t0) / 1000) * ratePerSec)
     while (sent < due) {
       const p = Buffer.alloc(RECORD_BYTES)
-      p.writeDoubleLE(performance.now(), 0)
-      void writer.write({txid: ++txid, payload: p}).catch(() => undefined)
+      const sentMs = performance.now()
+      p.writeDoubleLE(sentMs, 0)
+      writer.write({txid: ++txid, payload: p}).then(
+        () => {
+          if (sentMs >= tMeasure && sentMs < tEnd) ackLat.push(performance.now() - sentMs)
+        },
+        () => undefined,
+      )
       sent++
     }
     await new Promise((r) => setTimeout(r, tickMs))
@@ -222,7 +237,7 @@ async function tailLatency(dlm: LogManager, ratePerSec: number, secs: number, wa
   reading = false
   await reader.close()
   await readLoop.catch(() => undefined)
-  return {records: lat.length, latency: stats(lat)}
+  return {records: lat.length, latency: stats(lat), ackLatency: stats(ackLat)}
 }
 
 function runPeers(secs: number): {rows: PeerRow[]; note: string} {
@@ -251,7 +266,39 @@ function runPeers(secs: number): {rows: PeerRow[]; note: string} {
   return {rows, note: r.status === 0 ? `peers.sh results in ${out}` : `peers.sh exited ${r.status}; results in ${out}`}
 }
 
+type PhaseResults = Omit<LogBenchResult, 'peers' | 'peersNote' | 'writerNodeFlags'>
+
+/**
+ * The phases run in a child process (the writer and reader application) started with
+ * `--max-semi-space-size=WRITER_SEMI_SPACE_MB` (default 64; 0 runs them in this process with Node's
+ * default): with tens of thousands of writes in flight, each write's promise and DLSN outlive the
+ * default 16 MiB young generation and get promoted, and old-generation GC then costs the writer as much
+ * CPU as the writes themselves. A heap flag is the application's choice; the result prints it.
+ */
 export async function run(): Promise<LogBenchResult> {
+  const secs = Number(process.env.SECS ?? 5)
+  const semiSpaceMb = Number(process.env.WRITER_SEMI_SPACE_MB ?? 64)
+  const flags = semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : []
+  const phases = flags.length > 0 ? await runPhasesInChild(flags) : await runPhases()
+  const peers = runPeers(Math.min(secs, 5))
+  return {...phases, writerNodeFlags: flags.join(' ') || '(node defaults)', peers: peers.rows, peersNote: peers.note}
+}
+
+function runPhasesInChild(nodeFlags: string[]): Promise<PhaseResults> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), '--phases-json'], {stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot})
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? ''
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`log bench child exited with ${code}: ${out.slice(-2000)}`))
+      // NaN (a skipped phase) travels as null; formatResult prints it as n/a.
+      else resolve(JSON.parse(last) as PhaseResults)
+    })
+  })
+}
+
+async function runPhases(): Promise<PhaseResults> {
   const secs = Number(process.env.SECS ?? 5)
   const warmMs = Number(process.env.WARMUP_MS ?? 1000)
   const window = Number(process.env.WINDOW ?? 20_000)
@@ -285,6 +332,12 @@ export async function run(): Promise<LogBenchResult> {
       immediateFlushEnabled: false,
       outstandingWritesMax: Math.max(window * 2, 100_000),
     }
+    // A reader keeping up with tens of thousands of records/s needs read-ahead of more than the default 10
+    // records (it would stop after every entry until the application drains it).
+    const tailReading: Partial<DistributedLogConfig> = {
+      readAheadRecordsMax: Number(process.env.READ_AHEAD_RECORDS ?? 20_000),
+      readAheadBatchEntries: Number(process.env.READ_AHEAD_BATCH ?? 8),
+    }
     // PHASES picks phases (default all); the tail phase without throughput runs at TAIL_RATE (default 50000).
     const phases = new Set((process.env.PHASES ?? 'throughput,tail,immediate').split(','))
     const pids = bookies.map((b) => b.pid ?? 0)
@@ -292,8 +345,8 @@ export async function run(): Promise<LogBenchResult> {
     const tp = phases.has('throughput') ? await closedLoop(await openBenchLog(ns, 'bench-throughput', batching), window, secs, warmMs, pids) : skipped
     const tailRate = Number.isFinite(tp.perSec) ? Math.max(100, Math.floor(tp.perSec / 2)) : Number(process.env.TAIL_RATE ?? 50_000)
     const tail = phases.has('tail')
-      ? await tailLatency(await openBenchLog(ns, 'bench-tail', {...batching, periodicFlushIntervalMs: 1}), tailRate, secs, warmMs)
-      : {records: 0, latency: skipped.latency}
+      ? await tailLatency(await openBenchLog(ns, 'bench-tail', {...batching, ...tailReading, periodicFlushIntervalMs: 1, immediateFlushEnabled: process.env.TAIL_IMMEDIATE !== '0'}), tailRate, secs, warmMs)
+      : {records: 0, latency: skipped.latency, ackLatency: skipped.latency}
     const imm = phases.has('immediate')
       ? await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs, pids)
       : skipped
@@ -305,7 +358,6 @@ export async function run(): Promise<LogBenchResult> {
       await exited
     }
     await zkServer.close()
-    const peers = runPeers(Math.min(secs, 5))
     return {
       throughput: {
         recordsPerSec: tp.perSec,
@@ -316,10 +368,8 @@ export async function run(): Promise<LogBenchResult> {
         clientCpuUsPerRecord: tp.clientCpuUsPerRecord,
         bookieCpuUsPerRecord: tp.bookieCpuUsPerRecord,
       },
-      tail: {ratePerSec: tailRate, records: tail.records, latency: tail.latency},
+      tail: {ratePerSec: tailRate, records: tail.records, latency: tail.latency, ackLatency: tail.ackLatency},
       immediate: {writesPerSec: imm.perSec, latency: imm.latency},
-      peers: peers.rows,
-      peersNote: peers.note,
     }
   } finally {
     await ns?.close().catch(() => undefined)
@@ -345,8 +395,10 @@ export function formatResult(r: LogBenchResult): string {
     `| write latency p50 / p99 ms | ${f(r.throughput.latency.p50Ms, 2)} / ${f(r.throughput.latency.p99Ms, 2)} |`,
     `| CPU µs per record: writer process / 3 bookies | ${f(r.throughput.clientCpuUsPerRecord, 2)} / ${f(r.throughput.bookieCpuUsPerRecord, 2)} |`,
     `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s (${r.tail.records} records) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
+    `| (same records, write-to-ack p50 / p99 ms) | ${f(r.tail.ackLatency.p50Ms, 2)} / ${f(r.tail.ackLatency.p99Ms, 2)} |`,
     `| immediate flush, 1 in flight: p50 / p99 ms (${f(r.immediate.writesPerSec)} writes/s) | ${f(r.immediate.latency.p50Ms, 3)} / ${f(r.immediate.latency.p99Ms, 3)} |`,
   ]
+  lines.push(`(writer and reader process: node ${r.writerNodeFlags})`)
   if (r.throughput.errors > 0) lines.push(`(${r.throughput.errors} write errors during the throughput phase)`)
   lines.push('', r.peersNote)
   if (r.peers.length > 0) {
@@ -363,4 +415,4 @@ export function formatResult(r: LogBenchResult): string {
 }
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]
-if (isMain) console.log(formatResult(await run()))
+if (isMain) console.log(process.argv.includes('--phases-json') ? JSON.stringify(await runPhases()) : formatResult(await run()))

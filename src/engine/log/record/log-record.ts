@@ -31,7 +31,6 @@ export const CONTROL_RECORD_PAYLOAD = Buffer.from('control')
 export const KEEPALIVE_RECORD_PAYLOAD = Buffer.from('keepalive')
 export const END_OF_STREAM_PAYLOAD = Buffer.from('endOfStream')
 
-const LONG_MAX = 0x7fff_ffff_ffff_ffffn
 const POSITION_MAX = 0xffff_ffff
 
 /** A record as it goes on the wire. */
@@ -113,11 +112,8 @@ export function readLogRecord(buf: Buffer, offset: number): {record: WireLogReco
   const lo = buf.readUInt32BE(offset + 4)
   const flags = lo & 0xffff
   const positionWithinLogSegment = (hi & 0xffff) * 0x1_0000 + (lo >>> 16)
-  const rawTxid = buf.readBigInt64BE(offset + 8)
-  let txid: number
-  if (rawTxid === LONG_MAX) txid = MAX_TXID
-  else if (rawTxid >= BigInt(Number.MIN_SAFE_INTEGER) && rawTxid < BigInt(MAX_TXID)) txid = Number(rawTxid)
-  else throw new InvalidInputError(`log record txid ${rawTxid} at offset ${offset} is out of range`)
+  const txid = readTxid(buf, offset + 8)
+  if (txid === undefined) throw new InvalidInputError(`log record txid ${buf.readBigInt64BE(offset + 8)} at offset ${offset} is out of range`)
   const length = buf.readInt32BE(offset + 16)
   if (length < 0) throw new InvalidInputError(`log record at offset ${offset} is corrupt: negative length ${length}`)
   const start = offset + LOG_RECORD_HEADER_BYTES
@@ -125,6 +121,20 @@ export function readLogRecord(buf: Buffer, offset: number): {record: WireLogReco
     throw new InvalidInputError(`truncated log record at offset ${offset}: payload of ${length} bytes, ${buf.length - start} left`)
   }
   return {record: {flags, positionWithinLogSegment, txid, payload: buf.subarray(start, start + length)}, next: start + length}
+}
+
+/**
+ * The int64 txid at `at` as a number (read as two 32-bit halves: no BigInt per record): Long.MAX_VALUE is
+ * MAX_TXID; undefined when outside [MIN_SAFE_INTEGER, MAX_TXID).
+ */
+function readTxid(buf: Buffer, at: number): number | undefined {
+  const hi = buf.readInt32BE(at)
+  const lo = buf.readUInt32BE(at + 4)
+  if (hi === 0x7fff_ffff && lo === 0xffff_ffff) return MAX_TXID
+  // Beyond these halves the value is not a safe integer (and hi * 2^32 + lo would not be exact).
+  if (hi < -0x20_0000 || hi >= 0x20_0000) return undefined
+  const txid = hi * TWO_POW_32 + lo
+  return txid >= Number.MIN_SAFE_INTEGER && txid < MAX_TXID ? txid : undefined
 }
 
 export function decodeLogRecord(buf: Buffer): WireLogRecord {

@@ -66,6 +66,26 @@ describe('log/record > LogRecord', () => {
     assert.throws(() => decodeLogRecord(buf), /negative length/)
   })
 
+  it('txids travel as the int64 the original writes, for any safe integer and any int64 on the wire (property)', () => {
+    const LONG_MAX = 0x7fff_ffff_ffff_ffffn
+    fc.assert(
+      fc.property(fc.oneof(fc.maxSafeInteger(), fc.constantFrom(Number.MIN_SAFE_INTEGER, -1, 0, 2 ** 32 - 1, 2 ** 32, MAX_TXID - 1, MAX_TXID)), (txid) => {
+        const buf = encodeLogRecord({flags: 0, positionWithinLogSegment: 1, txid, payload: Buffer.alloc(0)})
+        assert.equal(buf.readBigInt64BE(8), txid === MAX_TXID ? LONG_MAX : BigInt(txid))
+        assert.equal(decodeLogRecord(buf).txid, txid)
+      }),
+    )
+    fc.assert(
+      fc.property(fc.bigInt({min: -(2n ** 63n), max: LONG_MAX}), (wire) => {
+        const buf = encodeLogRecord({flags: 0, positionWithinLogSegment: 1, txid: 1, payload: Buffer.alloc(0)})
+        buf.writeBigInt64BE(wire, 8)
+        if (wire === LONG_MAX) assert.equal(decodeLogRecord(buf).txid, MAX_TXID)
+        else if (wire >= BigInt(Number.MIN_SAFE_INTEGER) && wire < BigInt(MAX_TXID)) assert.equal(decodeLogRecord(buf).txid, Number(wire))
+        else assert.throws(() => decodeLogRecord(buf), InvalidInputError)
+      }),
+    )
+  })
+
   it('size limit: MAX_LOGRECORD_SIZE is 1040384 bytes including the 20-byte header', () => {
     assert.equal(MAX_LOGRECORD_SIZE, 1040384)
     assert.equal(MAX_LOGRECORDSET_SIZE, 1044480)
