@@ -16,7 +16,7 @@
  *   npm run bench -- log          # SECS=5 WINDOW=20000 PEERS=1 BUFFER=16384 FLUSH_MS=2 WRITER_SEMI_SPACE_MB=64
  *   SECS=2 PEERS=0 npm run bench -- log                      # a quick look (about 15 s)
  *   PHASES=throughput|tail|immediate (comma list) runs some phases; TAIL_RATE (when throughput is not run),
- *   TAIL_IMMEDIATE=0 (tail log without immediate flush), READ_AHEAD_RECORDS, READ_AHEAD_BATCH;
+ *   TAIL_IMMEDIATE=0 (tail log without immediate flush), READ_AHEAD_RECORDS, READ_AHEAD_BATCH, PREFETCH;
  *   BOOKIE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bookies; WRITER_SEMI_SPACE_MB=0
  *   runs the phases in this process (then `node --cpu-prof --import tsx bench/run.ts log` profiles the writer).
  */
@@ -336,7 +336,9 @@ async function runPhases(): Promise<PhaseResults> {
     // records (it would stop after every entry until the application drains it).
     const tailReading: Partial<DistributedLogConfig> = {
       readAheadRecordsMax: Number(process.env.READ_AHEAD_RECORDS ?? 20_000),
-      readAheadBatchEntries: Number(process.env.READ_AHEAD_BATCH ?? 8),
+      readAheadBatchEntries: Number(process.env.READ_AHEAD_BATCH ?? 32),
+      prefetchEntriesPerSegment: Number(process.env.PREFETCH ?? 64),
+      prefetchEntriesPerSegmentMax: Math.max(Number(process.env.PREFETCH ?? 64), 32),
     }
     // PHASES picks phases (default all); the tail phase without throughput runs at TAIL_RATE (default 50000).
     const phases = new Set((process.env.PHASES ?? 'throughput,tail,immediate').split(','))
