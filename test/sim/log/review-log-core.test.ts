@@ -1,6 +1,6 @@
 /**
  * Review of the log core (H14): defects found against issue 5 and the invariants, each proven here over
- * in-memory ledgers and metadata. Tests marked todo name the owner of the fix.
+ * in-memory ledgers and metadata.
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
@@ -81,7 +81,7 @@ describe('log core review', () => {
     await dlm.close()
   })
 
-  it('closing a reader while it opens an idle in-progress segment settles (no hang, no leaked handle)', {todo: 'H13 segment-port: SegmentReaderAdapter.open() must close the reader it creates after close()'}, async () => {
+  it('closing a reader while it opens an idle in-progress segment settles (no hang, no leaked handle)', async () => {
     const w = world()
     await w.store.createLog(LOG)
     const dlm = await w.open()
@@ -166,7 +166,7 @@ describe('log core review', () => {
     await writer.close()
   })
 
-  it('a writer whose lock was lost (session expiry) refuses the next write with LockingError', {todo: 'H13 writer: AsyncLogWriter.refuse() must check ctx.lock.held (when writeLockEnabled) and go fatal LockingError'}, async () => {
+  it('a writer whose lock was lost (session expiry) refuses the next write with LockingError', async () => {
     const w = world()
     const writer = await (await w.open('a')).openAsyncLogWriter()
     await writer.write(rec(1))
