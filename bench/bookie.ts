@@ -12,6 +12,7 @@
  * fdatasync p99; bookie RSS < 256 MB.
  *
  *   node --import tsx bench/bookie.ts            # SECS=5 WARMUP_MS=1000 CONC=1,16,256 SIZES=100,1024 DIR=$TMPDIR
+ *   BOOKIE_CONF_EXTRA='key=value;key=value' adds bookie.conf lines (A/B a setting in one sitting)
  *   (also a module: `run()` returns the rows, for a bench harness)
  *
  * The bookie and the load generator are separate processes (two event loops, so on a 2-core machine
@@ -336,6 +337,8 @@ export async function run(opts: {secs?: number; warmupMs?: number; conc?: number
         'codahaleStatsHttpPort=0',
         `journalDirectory=${join(dir, 'journal')}`,
         `ledgerDirectories=${join(dir, 'ledgers')}`,
+        // BOOKIE_CONF_EXTRA: more bookie.conf lines, ';'-separated (e.g. "journalInlineSyncRecordsMax=0" to compare).
+        ...(process.env.BOOKIE_CONF_EXTRA ?? '').split(';').filter((l) => l !== ''),
         '',
       ].join('\n'),
     )

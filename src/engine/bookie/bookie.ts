@@ -208,6 +208,7 @@ export class Bookie implements BookieCore {
         groupCommitBytesMax: options.journalGroupCommitBytesMax,
         groupCommitRecordsMax: options.journalGroupCommitRecordsMax,
         groupCommitWaitMs: options.journalGroupCommitWaitMs,
+        inlineSyncRecordsMax: options.journalInlineSyncRecordsMax,
         openWal: options.openWal ?? ((o) => openWal({...o, clock: options.clock, logger: log.child('journal')})),
       })
     } catch (e) {

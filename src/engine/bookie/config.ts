@@ -73,6 +73,13 @@ export const BOOKIE_CONFIG_SCHEMA = {
     max: 1_000_000,
     description: 'group commit: fsync once this many entries wait (0: no count limit)',
   },
+  journalInlineSyncRecordsMax: {
+    type: 'int',
+    default: BOOKIE_DEFAULTS.journalInlineSyncRecordsMax as number,
+    min: 0,
+    max: 1_000_000,
+    description: 'journal batches of at most this many entries, with the disk idle, are fsynced on the main thread (lower latency for lone adds); 0: off',
+  },
   journalMaxSizeMB: {
     type: 'int',
     default: BOOKIE_DEFAULTS.journalFileSizeBytesMax as number / MiB,
@@ -230,6 +237,7 @@ export function parseBookieConfig(text: string, source = '<inline>', overrides: 
       diskUsageLwmThreshold: v.diskUsageLwmThreshold,
       diskCheckIntervalMs: v.diskCheckInterval,
       journalGroupCommitWaitMs: v.journalMaxGroupWaitMSec,
+      journalInlineSyncRecordsMax: v.journalInlineSyncRecordsMax,
       journalGroupCommitBytesMax: v.journalBufferedWritesThreshold,
       // BookKeeper's 0 means "no count limit"; the core wants a bound, so use its largest.
       journalGroupCommitRecordsMax: v.journalBufferedEntriesThreshold === 0 ? 1_000_000 : v.journalBufferedEntriesThreshold,

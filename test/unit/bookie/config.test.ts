@@ -58,6 +58,7 @@ describe('bookie > config', () => {
         diskUsageLwmThreshold: 0.9,
         diskCheckIntervalMs: 10_000,
         journalGroupCommitWaitMs: 4,
+        journalInlineSyncRecordsMax: 2,
         journalGroupCommitBytesMax: 131072,
         journalGroupCommitRecordsMax: 180,
         journalFileSizeBytesMax: 2048 * 1024 * 1024,

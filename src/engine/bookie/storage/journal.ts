@@ -145,6 +145,7 @@ export interface JournalOptions {
   groupCommitBytesMax: number
   groupCommitRecordsMax: number
   groupCommitWaitMs: number
+  inlineSyncRecordsMax: number
   openWal: (opts: WalOptions) => Promise<WriteAheadLog>
 }
 
@@ -168,6 +169,7 @@ export class Journal {
             groupCommitBytesMax: opts.groupCommitBytesMax,
             groupCommitRecordsMax: opts.groupCommitRecordsMax,
             groupCommitWaitMs: opts.groupCommitWaitMs,
+            inlineSyncRecordsMax: opts.inlineSyncRecordsMax,
             recordBytesMax: JOURNAL_RECORD_BYTES_MAX,
           }),
         )

@@ -34,6 +34,16 @@ function cbVoid(run: (done: (err: NodeJS.ErrnoException | null) => void) => void
   return new Promise<void>((resolve, reject) => run((err) => (err ? reject(err) : resolve())))
 }
 
+/**
+ * The blocking forms of write and fdatasync, used by the WAL for small batches with the disk idle
+ * (WalOptions.inlineSyncRecordsMax), and only with nodeFileOps: fault-injecting ops stay on their
+ * async path.
+ */
+export const nodeSyncOps = {
+  write: (fd: number, buf: Buffer, offset: number, length: number, position: number): number => fs.writeSync(fd, buf, offset, length, position),
+  fdatasync: (fd: number): void => fs.fdatasyncSync(fd),
+}
+
 export const nodeFileOps: WalFileOps = {
   open: (path, flags) => cb<number>((done) => fs.open(path, flags, 0o644, done)),
   write: (fd, buf, offset, length, position) =>

@@ -38,6 +38,15 @@ export interface WalOptions {
    * preallocation step.
    */
   preallocateBytes?: number
+  /**
+   * A batch of at most this many records (and 64 KiB), found with the disk idle, is written and
+   * fdatasynced on the event-loop thread (fs.writeSync + fs.fdatasyncSync) instead of on libuv's
+   * threadpool: two thread hand-offs less per add, which is most of a lone add's latency beyond the
+   * disk's own. The loop is blocked only for as long as the single small sync; bigger batches (many
+   * appends in flight) keep the threadpool, where the loop stays free to gather the next batch.
+   * Only with the default file operations. Default 0 (off).
+   */
+  inlineSyncRecordsMax?: number
 }
 
 export interface WalStats {

@@ -575,3 +575,33 @@ describe('wal > eager flush', () => {
     await wal.close()
   })
 })
+
+describe('wal > inline sync (inlineSyncRecordsMax)', () => {
+  it('writes small batches inline: in order, durable, replayed across rolls, with a concurrent burst on the pool', async () => {
+    const dir = tmpDir()
+    const wal = await open(dir, {fileSizeBytesMax: 4096, inlineSyncRecordsMax: 2})
+    const positions: WalPosition[] = []
+    for (let i = 0; i < 120; i++) positions.push(await wal.append(payloadFor(i)))
+    const burst = await Promise.all(Array.from({length: 50}, (_, i) => wal.append(payloadFor(120 + i))))
+    assert.equal(wal.stats().records, 170)
+    assert.ok(wal.stats().fsyncs >= 120, 'each lone append had its own fsync')
+    assert.ok(walFiles(dir).length > 2, 'the log rolled')
+    await wal.close()
+    const again = await open(dir, {fileSizeBytesMax: 4096})
+    const got = await readAll(again)
+    assert.deepEqual(got.payloads, Array.from({length: 170}, (_, i) => payloadFor(i).toString()))
+    assert.deepEqual(got.positions, [...positions, ...burst])
+    await again.close()
+  })
+
+  it('is refused when negative and never used with injected file operations (their faults still apply)', async () => {
+    await assert.rejects(open(tmpDir(), {inlineSyncRecordsMax: -1}), InvalidInputError)
+    let fail = false
+    const failing: WalFileOps = {...nodeFileOps, fdatasync: (fd) => (fail ? Promise.reject(new Error('EIO: injected')) : nodeFileOps.fdatasync(fd))}
+    const wal = await open(tmpDir(), {inlineSyncRecordsMax: 4, fileOps: failing, preallocateBytes: 0})
+    fail = true
+    await assert.rejects(wal.append(Buffer.from('lone')), WalBrokenError)
+    await wal.close()
+  })
+})
+
