@@ -6,9 +6,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {systemClock, type Clock} from '../../../src/engine/common/clock.js'
-import {silentLogger} from '../../../src/engine/common/logger.js'
-import {DL_CONFIG_DEFAULTS, type DistributedLogConfig} from '../../../src/engine/log/config.js'
 import {DLSN} from '../../../src/engine/log/dlsn.js'
 import {
   AlreadyTruncatedError,
@@ -21,71 +18,11 @@ import {
   ReadCancelledError,
   TransactionIdOutOfOrderError,
 } from '../../../src/engine/log/errors.js'
-import type {LogManager} from '../../../src/engine/log/log-manager.js';
-import { openLog, type LogContext} from '../../../src/engine/log/log-manager.js'
-import type {AsyncLogReader} from '../../../src/engine/log/reader/log-reader.js'
 import {TruncationStatus, type LogRecordWithDLSN} from '../../../src/engine/log/types.js'
-import {MemoryLedgers} from '../../helpers/memory-ledgers.js'
-import {MemoryLogMetadataStore, MemoryWriteLock} from '../../helpers/memory-log-metadata.js'
+import {readN, rec, world} from '../../helpers/memory-log-world.js'
 import {waitFor} from '../../helpers/wait-for.js'
 
 const LOG = 'stream-0'
-
-/** The system clock with wall time that tests can push forward (retention, rolling). */
-function skewClock(): Clock & {skewMs: number} {
-  const c = {
-    skewMs: 0,
-    nowMs: () => Date.now() + c.skewMs,
-    monotonicMs: () => systemClock.monotonicMs(),
-    setTimeout: systemClock.setTimeout,
-    clearTimeout: systemClock.clearTimeout,
-  }
-  return c
-}
-
-interface World {
-  store: MemoryLogMetadataStore
-  ledgers: MemoryLedgers
-  clock: Clock & {skewMs: number}
-  ctx(clientId?: string, overrides?: Partial<DistributedLogConfig>): LogContext
-  open(clientId?: string, overrides?: Partial<DistributedLogConfig>): Promise<LogManager>
-}
-
-function world(base: Partial<DistributedLogConfig> = {}): World {
-  const store = new MemoryLogMetadataStore()
-  const ledgers = new MemoryLedgers()
-  const clock = skewClock()
-  const config: DistributedLogConfig = {
-    ...DL_CONFIG_DEFAULTS,
-    writerOutputBufferBytes: 0,
-    immediateFlushEnabled: true,
-    logSegmentRollingMinutes: 0,
-    logSegmentRetentionHours: 0,
-    lockTimeoutMs: 0,
-    readLACLongPollTimeoutMs: 200,
-    ...base,
-  }
-  const ctx = (clientId = 'writer-a', overrides: Partial<DistributedLogConfig> = {}): LogContext => ({
-    store,
-    ledgers,
-    createLock: (name) => new MemoryWriteLock(store, name, clientId),
-    config: {...config, ...overrides},
-    clock,
-    logger: silentLogger,
-    createLog: (name) => store.createLog(name),
-    logExists: (name) => store.logExists(name),
-    deleteLog: (name) => store.deleteLog(name, {deleteLedger: (id) => ledgers.deleteLedger(id)}),
-  })
-  return {store, ledgers, clock, ctx, open: (clientId, overrides) => openLog(ctx(clientId, overrides), LOG)}
-}
-
-const rec = (txid: number, text = `record-${txid}`) => ({txid, payload: Buffer.from(text)})
-
-async function readN(reader: AsyncLogReader, n: number): Promise<LogRecordWithDLSN[]> {
-  const out: LogRecordWithDLSN[] = []
-  while (out.length < n) out.push(...(await reader.readBulk(n - out.length)))
-  return out
-}
 
 describe('log core (memory ledgers)', () => {
   it('writes records and reads them back in order with DLSNs and sequence ids', async () => {
@@ -200,7 +137,7 @@ describe('log core (memory ledgers)', () => {
       acked.push(i)
     }
     // The process dies: its lock's session expires, nothing is closed.
-    ;(w.store as MemoryLogMetadataStore).setLockOwner(LOG, undefined)
+    w.store.setLockOwner(LOG, undefined)
     const next = await (await w.open('next')).openAsyncLogWriter()
     const segs = await w.store.getLogSegments(LOG)
     assert.equal(segs.length, 1)

@@ -5,52 +5,15 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {systemClock} from '../../../src/engine/common/clock.js'
-import {silentLogger} from '../../../src/engine/common/logger.js'
-import {DL_CONFIG_DEFAULTS, type DistributedLogConfig} from '../../../src/engine/log/config.js'
+import type {DistributedLogConfig} from '../../../src/engine/log/config.js'
 import {DLSN} from '../../../src/engine/log/dlsn.js'
 import {LockingError} from '../../../src/engine/log/errors.js'
-import {type LogContext, type LogManager, openLog} from '../../../src/engine/log/log-manager.js'
-import type {AsyncLogReader} from '../../../src/engine/log/reader/log-reader.js'
-import {TruncationStatus, type LogRecordWithDLSN} from '../../../src/engine/log/types.js'
-import {MemoryLedgers} from '../../helpers/memory-ledgers.js'
-import {MemoryLogMetadataStore, MemoryWriteLock} from '../../helpers/memory-log-metadata.js'
+import {TruncationStatus} from '../../../src/engine/log/types.js'
+import {world as memoryLogWorld, readN, rec, type World} from '../../helpers/memory-log-world.js'
 
 const LOG = 'review-0'
 
-function world(base: Partial<DistributedLogConfig> = {}) {
-  const store = new MemoryLogMetadataStore()
-  const ledgers = new MemoryLedgers()
-  const config: DistributedLogConfig = {
-    ...DL_CONFIG_DEFAULTS,
-    writerOutputBufferBytes: 0,
-    immediateFlushEnabled: true,
-    logSegmentRollingMinutes: 0,
-    logSegmentRetentionHours: 0,
-    lockTimeoutMs: 0,
-    readLACLongPollTimeoutMs: 200,
-    ...base,
-  }
-  const ctx = (clientId = 'writer-a'): LogContext => ({
-    store,
-    ledgers,
-    createLock: (name) => new MemoryWriteLock(store, name, clientId),
-    config,
-    clock: systemClock,
-    logger: silentLogger,
-    createLog: (name) => store.createLog(name),
-    logExists: (name) => store.logExists(name),
-  })
-  return {store, ledgers, open: (clientId?: string): Promise<LogManager> => openLog(ctx(clientId), LOG)}
-}
-
-const rec = (txid: number) => ({txid, payload: Buffer.from(`record-${txid}`)})
-
-async function readN(reader: AsyncLogReader, n: number): Promise<LogRecordWithDLSN[]> {
-  const out: LogRecordWithDLSN[] = []
-  while (out.length < n) out.push(...(await reader.readBulk(n - out.length)))
-  return out
-}
+const world = (base: Partial<DistributedLogConfig> = {}): World => memoryLogWorld(base, LOG)
 
 /** Settles `p` within `ms`, or says it did not. */
 async function within<T>(p: Promise<T>, ms: number): Promise<'settled' | 'pending'> {
