@@ -199,11 +199,13 @@ class BookieConnection {
     this.server.outstandingTotal++
     if (this.outstanding >= this.server.outstandingRequestsPerConnectionMax) this.updateReading()
     const t0 = this.server.clock.monotonicMs()
-    if (req.op === BookieOp.ADD_ENTRY && core.addEntryWith !== undefined) {
-      // The hot path: no promise or closure per add, the ack encoded from its fields.
+    if (req.op === BookieOp.ADD_ENTRY) {
+      // The hot path: no promise or closure per add, the ack encoded from its fields. A core with only
+      // the promise API answers through the same callback, so adds have one way to be acknowledged.
       const add = new PendingAdd(this, req, t0)
       try {
-        core.addEntryWith(req.entry, req.masterKey, req.recovery, add)
+        if (core.addEntryWith !== undefined) core.addEntryWith(req.entry, req.masterKey, req.recovery, add)
+        else core.addEntry({entry: req.entry, masterKey: req.masterKey, recovery: req.recovery}).then(() => add.addDone(), (e: unknown) => add.addFailed(e))
       } catch (e) {
         add.addFailed(e)
       }
@@ -215,25 +217,6 @@ class BookieConnection {
     }
     try {
       switch (req.op) {
-        case BookieOp.ADD_ENTRY: {
-          const {requestId, ledgerId, entryId} = req
-          const bytes = req.entry.length
-          core.addEntry({entry: req.entry, masterKey: req.masterKey, recovery: req.recovery}).then(
-            () => {
-              stats.addCount.inc()
-              stats.addBytes.inc(bytes)
-              stats.addLatencyMs.observe(this.server.clock.monotonicMs() - t0)
-              done({op: BookieOp.ADD_ENTRY, requestId, status: BookieStatus.OK, ledgerId, entryId})
-            },
-            (e: unknown) => {
-              stats.addCount.inc()
-              stats.addFailures.inc()
-              this.logFailure(req, e)
-              done({op: BookieOp.ADD_ENTRY, requestId, status: statusOf(e), ledgerId, entryId})
-            },
-          )
-          return
-        }
         case BookieOp.READ_ENTRY: {
           const {requestId, ledgerId, entryId} = req
           const read = req.fence
