@@ -5,8 +5,9 @@
  *
  * 1. throughput: 100 B records, batching (writerOutputBufferBytes, periodic flush), WINDOW writes in
  *    flight (closed loop): acked records/s, MB/s, write latency p50/p99;
- * 2. tail: a reader tailing the log while a writer writes at half the peak rate of phase 1; each record
- *    carries its send time: write-to-reader latency p50/p99;
+ * 2. tail: a reader tailing the log (in a process of its own, as `dlog tail`) while a writer writes at
+ *    half the peak rate of phase 1; each record carries its send time on CLOCK_MONOTONIC, which the
+ *    processes share: write-to-reader latency p50/p99;
  * 3. immediate flush, 1 write in flight (writerOutputBufferBytes 0, enableImmediateFlush): latency p50/p99.
  *
  * Next to Redis (streams, appendfsync always) and NATS JetStream R3, measured in the same run by
@@ -17,12 +18,15 @@
  *   SECS=2 PEERS=0 npm run bench -- log                      # a quick look (about 15 s)
  *   PHASES=throughput|tail|immediate (comma list) runs some phases; TAIL_RATE (when throughput is not run),
  *   TAIL_IMMEDIATE=0 (tail log without immediate flush), READ_AHEAD_RECORDS, READ_AHEAD_BATCH, PREFETCH;
+ *   TAIL_READER=inline reads in the writer's process; DIAG=1 prints the writer's event-loop delay and GC
+ *   pauses during the tail phase; WRITER_NODE_ARGS adds node flags to the writer and reader processes;
  *   BOOKIE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bookies; WRITER_SEMI_SPACE_MB=0
  *   runs the phases in this process (then `node --cpu-prof --import tsx bench/run.ts log` profiles the writer).
  */
 import {spawn, type ChildProcess, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
+import {monitorEventLoopDelay, PerformanceObserver} from 'node:perf_hooks'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -191,40 +195,142 @@ function cpuNow(pids: readonly number[]): {client: number; bookies: number} {
   return {client: (u.user + u.system) / 1000, bookies}
 }
 
-/** A paced writer at `ratePerSec` and a tailing reader; each payload carries performance.now() at send. */
-async function tailLatency(dlm: LogManager, ratePerSec: number, secs: number, warmMs: number): Promise<{records: number; latency: LatencyStats; ackLatency: LatencyStats}> {
-  const writer = await dlm.openAsyncLogWriter()
-  await writer.write({txid: 1, payload: Buffer.alloc(RECORD_BYTES)})
-  const reader = await dlm.getAsyncLogReader(DLSN.InitialDLSN)
+/** Milliseconds on CLOCK_MONOTONIC, which every process of this host shares: send and receive times compare across processes. */
+function monoMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6
+}
+
+/** Where the tail phase's reader records its latencies: in a process of its own (default) or inline. */
+interface TailReaderHandle {
+  /** Starts counting records sent in [fromMs, toMs) (monoMs). */
+  window(fromMs: number, toMs: number): void
+  /** Waits for the records sent before toMs, stops the reader, returns its latencies. */
+  finish(): Promise<LatencyStats & {records: number}>
+}
+
+/**
+ * The tailing reader. By default it runs in a process of its own, as a tailing application (`dlog
+ * tail`) does: the write-to-reader latency then includes the hop between processes, and the reader's
+ * decoding does not share the writer's event loop (TAIL_READER=inline keeps it in this process).
+ */
+async function startTailReader(ns: Namespace, uri: string, logName: string, conf: Partial<DistributedLogConfig>): Promise<TailReaderHandle> {
+  if (process.env.TAIL_READER === 'inline') return inlineTailReader(await openBenchLog(ns, logName, conf))
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--tail-reader', uri, logName, JSON.stringify(conf)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: repoRoot,
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+  const exited = new Promise<number | null>((r) => child.once('exit', r))
+  for (let i = 0; i < 600 && !out.includes('READY'); i++) {
+    if (child.exitCode !== null) throw new Error(`tail reader exited with ${child.exitCode}: ${out}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  if (!out.includes('READY')) throw new Error('tail reader did not start in 30 s')
+  return {
+    window: (fromMs, toMs) => child.stdin.write(`${JSON.stringify({fromMs, toMs})}\n`),
+    async finish() {
+      child.stdin.end()
+      const code = await exited
+      const last = out.trim().split('\n').at(-1) ?? ''
+      if (code !== 0 || !last.startsWith('{')) throw new Error(`tail reader exited with ${code}: ${out.slice(-2000)}`)
+      return JSON.parse(last) as LatencyStats & {records: number}
+    },
+  }
+}
+
+function inlineTailReader(dlm: LogManager): TailReaderHandle {
   const lat: number[] = []
-  /** Write-to-ack latency of the same records: which half of the delivery time the writer side takes. */
-  const ackLat: number[] = []
-  const t0 = performance.now()
-  const tMeasure = t0 + warmMs
-  const tEnd = tMeasure + secs * 1000
+  let fromMs = Infinity
+  let toMs = -Infinity
   let reading = true
-  const readLoop = (async () => {
+  const readerP = dlm.getAsyncLogReader(DLSN.InitialDLSN)
+  const loop = (async () => {
+    const reader = await readerP
     while (reading) {
       const batch = await reader.readBulk(1000, 200)
-      const now = performance.now()
+      const now = monoMs()
       for (const r of batch) {
         const sentMs = r.payload.readDoubleLE(0)
-        if (sentMs >= tMeasure && sentMs < tEnd) lat.push(now - sentMs)
+        if (sentMs >= fromMs && sentMs < toMs) lat.push(now - sentMs)
+        if (sentMs >= toMs) reading = false
       }
     }
   })()
-  let txid = 1
+  return {
+    window(f, t) {
+      fromMs = f
+      toMs = t
+    },
+    async finish() {
+      // The writer writes one record stamped at or after toMs last: the loop stops once it arrives.
+      const bounded = new Promise((r) => setTimeout(r, 5000).unref())
+      await Promise.race([loop.catch(() => undefined), bounded])
+      reading = false
+      await (await readerP).close()
+      await loop.catch(() => undefined)
+      return {records: lat.length, ...stats(lat)}
+    },
+  }
+}
+
+/** `--tail-reader URI LOG CONF`: the reader process of the tail phase (see startTailReader). */
+async function tailReaderMain(uri: string, logName: string, confJson: string): Promise<void> {
+  const ns = await NamespaceBuilder.newBuilder().uri(uri).clientId('bench-reader').build()
+  try {
+    const inline = inlineTailReader(await openBenchLog(ns, logName, JSON.parse(confJson) as Partial<DistributedLogConfig>))
+    process.stdin.setEncoding('utf8')
+    let buffered = ''
+    const ended = new Promise<void>((resolve) => {
+      process.stdin.on('data', (d: string) => {
+        buffered += d
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          const w = JSON.parse(buffered.slice(0, nl)) as {fromMs: number; toMs: number}
+          buffered = buffered.slice(nl + 1)
+          inline.window(w.fromMs, w.toMs)
+        }
+      })
+      process.stdin.once('end', resolve)
+    })
+    console.log('READY')
+    await ended
+    console.log(JSON.stringify(await inline.finish()))
+  } finally {
+    await ns.close()
+  }
+}
+
+/** A paced writer at `ratePerSec` and a tailing reader; each payload carries monoMs() at send. */
+async function tailLatency(
+  dlm: LogManager,
+  reader: TailReaderHandle,
+  ratePerSec: number,
+  secs: number,
+  warmMs: number,
+): Promise<{records: number; latency: LatencyStats; ackLatency: LatencyStats}> {
+  const writer = await dlm.openAsyncLogWriter()
+  /** Write-to-ack latency of the same records: which half of the delivery time the writer side takes. */
+  const ackLat: number[] = []
+  const t0 = monoMs()
+  const tMeasure = t0 + warmMs
+  const tEnd = tMeasure + secs * 1000
+  reader.window(tMeasure, tEnd)
+  let txid = 0
   const tickMs = 1
   let sent = 0
-  while (performance.now() < tEnd) {
-    const due = Math.floor(((performance.now() - t0) / 1000) * ratePerSec)
-    while (sent < due) {
-      const p = Buffer.alloc(RECORD_BYTES)
-      const sentMs = performance.now()
+  const diag = process.env.DIAG === '1' ? startDiag() : undefined
+  while (monoMs() < tEnd) {
+    const due = Math.floor(((monoMs() - t0) / 1000) * ratePerSec)
+    // Payloads are carved from one slab per tick: a Buffer.alloc per record (its own zeroed backing
+    // store) cost the writer process more CPU than the log's write path itself.
+    const slab = due > sent ? Buffer.alloc((due - sent) * RECORD_BYTES) : undefined
+    for (let i = 0; sent < due; i++) {
+      const p = (slab as Buffer).subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES)
+      const sentMs = monoMs()
       p.writeDoubleLE(sentMs, 0)
       writer.write({txid: ++txid, payload: p}).then(
         () => {
-          if (sentMs >= tMeasure && sentMs < tEnd) ackLat.push(performance.now() - sentMs)
+          if (sentMs >= tMeasure && sentMs < tEnd) ackLat.push(monoMs() - sentMs)
         },
         () => undefined,
       )
@@ -232,12 +338,42 @@ async function tailLatency(dlm: LogManager, ratePerSec: number, secs: number, wa
     }
     await new Promise((r) => setTimeout(r, tickMs))
   }
+  diag?.stop()
+  // One record stamped after the window tells the reader it has seen everything of the window.
+  const last = Buffer.alloc(RECORD_BYTES)
+  last.writeDoubleLE(monoMs(), 0)
+  await writer.write({txid: ++txid, payload: last})
   await writer.close()
-  await new Promise((r) => setTimeout(r, 300))
-  reading = false
-  await reader.close()
-  await readLoop.catch(() => undefined)
-  return {records: lat.length, latency: stats(lat), ackLatency: stats(ackLat)}
+  const r = await reader.finish()
+  return {records: r.records, latency: {p50Ms: r.p50Ms, p99Ms: r.p99Ms}, ackLatency: stats(ackLat)}
+}
+
+/** DIAG=1: the writer process's event-loop delay and GC pauses during the tail phase (stderr). */
+function startDiag(): {stop: () => void} {
+  const h = monitorEventLoopDelay({resolution: 1})
+  h.enable()
+  const gc: number[] = []
+  const gcByKind = new Map<number, number>()
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.push(e.duration)
+      const kind = (e as unknown as {detail?: {kind?: number}}).detail?.kind ?? 0
+      gcByKind.set(kind, (gcByKind.get(kind) ?? 0) + e.duration)
+    }
+  })
+  obs.observe({entryTypes: ['gc']})
+  return {
+    stop() {
+      h.disable()
+      obs.disconnect()
+      gc.sort((a, b) => a - b)
+      const ms = (ns: number): string => (ns / 1e6).toFixed(2)
+      console.error(
+        `diag: event-loop delay p50 ${ms(h.percentile(50))} p99 ${ms(h.percentile(99))} max ${ms(h.max)} ms; ` +
+          `gc ${gc.length} pauses, total ${gc.reduce((a, b) => a + b, 0).toFixed(1)} ms, p99 ${(gc[Math.floor(gc.length * 0.99)] ?? 0).toFixed(2)} max ${(gc.at(-1) ?? 0).toFixed(2)} ms; by kind (1 scavenge, 2 mark-compact, 4 incremental, 8 weak) ${[...gcByKind].map(([k, v]) => `${k}:${v.toFixed(0)}`).join(' ')}`,
+      )
+    },
+  }
 }
 
 function runPeers(secs: number): {rows: PeerRow[]; note: string} {
@@ -278,7 +414,7 @@ type PhaseResults = Omit<LogBenchResult, 'peers' | 'peersNote' | 'writerNodeFlag
 export async function run(): Promise<LogBenchResult> {
   const secs = Number(process.env.SECS ?? 5)
   const semiSpaceMb = Number(process.env.WRITER_SEMI_SPACE_MB ?? 64)
-  const flags = semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : []
+  const flags = semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`, ...(process.env.WRITER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')] : []
   const phases = flags.length > 0 ? await runPhasesInChild(flags) : await runPhases()
   const peers = runPeers(Math.min(secs, 5))
   return {...phases, writerNodeFlags: flags.join(' ') || '(node defaults)', peers: peers.rows, peersNote: peers.note}
@@ -346,8 +482,16 @@ async function runPhases(): Promise<PhaseResults> {
     const skipped: ClosedLoopResult = {perSec: Number.NaN, latency: {p50Ms: Number.NaN, p99Ms: Number.NaN}, errors: 0, clientCpuUsPerRecord: Number.NaN, bookieCpuUsPerRecord: Number.NaN}
     const tp = phases.has('throughput') ? await closedLoop(await openBenchLog(ns, 'bench-throughput', batching), window, secs, warmMs, pids) : skipped
     const tailRate = Number.isFinite(tp.perSec) ? Math.max(100, Math.floor(tp.perSec / 2)) : Number(process.env.TAIL_RATE ?? 50_000)
+    const tailConf: Partial<DistributedLogConfig> = {...batching, ...tailReading, periodicFlushIntervalMs: 1, immediateFlushEnabled: process.env.TAIL_IMMEDIATE !== '0'}
+    if (phases.has('tail')) await ns.createLog('bench-tail')
     const tail = phases.has('tail')
-      ? await tailLatency(await openBenchLog(ns, 'bench-tail', {...batching, ...tailReading, periodicFlushIntervalMs: 1, immediateFlushEnabled: process.env.TAIL_IMMEDIATE !== '0'}), tailRate, secs, warmMs)
+      ? await tailLatency(
+          await openBenchLog(ns, 'bench-tail', tailConf),
+          await startTailReader(ns, `distributedlog://${zkServers}${NS_PATH}`, 'bench-tail', tailConf),
+          tailRate,
+          secs,
+          warmMs,
+        )
       : {records: 0, latency: skipped.latency, ackLatency: skipped.latency}
     const imm = phases.has('immediate')
       ? await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs, pids)
@@ -421,4 +565,8 @@ export function formatResult(r: LogBenchResult): string {
 }
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]
-if (isMain) console.log(process.argv.includes('--phases-json') ? JSON.stringify(await runPhases()) : formatResult(await run()))
+if (isMain) {
+  const at = process.argv.indexOf('--tail-reader')
+  if (at >= 0) await tailReaderMain(process.argv[at + 1] as string, process.argv[at + 2] as string, process.argv[at + 3] as string)
+  else console.log(process.argv.includes('--phases-json') ? JSON.stringify(await runPhases()) : formatResult(await run()))
+}
