@@ -188,6 +188,7 @@ export class Bookie implements BookieCore {
       writeCacheBytesMax: options.writeCacheBytesMax,
       entryLogSizeBytesMax: options.entryLogSizeBytesMax,
       flushIntervalMs: options.flushIntervalMs,
+      flushEntrylogBytes: options.flushEntrylogBytes,
       compactionThreshold: options.compactionThreshold,
       compactionIntervalMs: options.compactionIntervalMs,
       addWaitersMax: options.addWaitersMax,

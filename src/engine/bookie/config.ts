@@ -105,6 +105,13 @@ export const BOOKIE_CONFIG_SCHEMA = {
   },
   logSizeLimit: {type: 'int', default: BOOKIE_DEFAULTS.entryLogSizeBytesMax as number, min: 4096, max: 3 * 1024 * MiB, description: 'entry log size (bytes)'},
   flushInterval: {type: 'int', default: BOOKIE_DEFAULTS.flushIntervalMs as number, min: 1, max: 3_600_000, description: 'checkpoint period (ms)'},
+  flushEntrylogBytes: {
+    type: 'int',
+    default: BOOKIE_DEFAULTS.flushEntrylogBytes as number,
+    min: 0,
+    max: 64 * 1024 * MiB,
+    description: 'fdatasync the entry log after every this many bytes of a flush, so the journal never waits behind a whole flush (0: once per flush)',
+  },
   minorCompactionThreshold: {
     type: 'float',
     default: BOOKIE_DEFAULTS.compactionThreshold as number,
@@ -148,7 +155,7 @@ const QUIET_KEYS = new Set([
   'nettyMaxFrameSizeBytes', 'byteBufAllocatorSizeInitial', 'byteBufAllocatorSizeMin', 'byteBufAllocatorSizeMax',
   'httpServerEnabled', 'httpServerPort', 'extraServerComponents', 'diskUsageWarnThreshold', 'maxPendingReadRequestsPerThread',
   'maxPendingAddRequestsPerThread', 'readOnlyModeOnAnyDiskFullEnabled', 'allowStorageExpansion', 'allowEphemeralPorts',
-  'enableLocalTransport', 'disableServerSocketBind', 'flushEntrylogBytes', 'readOnlyMode', 'forceReadOnlyBookie',
+  'enableLocalTransport', 'disableServerSocketBind', 'readOnlyMode', 'forceReadOnlyBookie',
 ])
 
 /** Everything the bookie process needs, from bookie.conf plus command-line flags. */
@@ -246,6 +253,7 @@ export function parseBookieConfig(text: string, source = '<inline>', overrides: 
       writeCacheBytesMax: v.skipListSizeLimit,
       entryLogSizeBytesMax: v.logSizeLimit,
       flushIntervalMs: v.flushInterval,
+      flushEntrylogBytes: v.flushEntrylogBytes,
       compactionThreshold: v.minorCompactionThreshold,
     },
   }

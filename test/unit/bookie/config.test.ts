@@ -66,6 +66,7 @@ describe('bookie > config', () => {
         writeCacheBytesMax: 67108864,
         entryLogSizeBytesMax: 1073741823,
         flushIntervalMs: 1000,
+        flushEntrylogBytes: 512 * 1024,
         compactionThreshold: 0.2,
       },
     )

@@ -149,6 +149,12 @@ export class EntryLogs {
     return at
   }
 
+  /** Bytes appended to the current log since its last sync. */
+  get unsyncedBytes(): number {
+    const w = this.writer
+    return w ? w.size - w.syncedSize : 0
+  }
+
   async sync(): Promise<void> {
     const w = this.writer
     if (!w || w.syncedSize === w.size) return

@@ -1,9 +1,11 @@
 /**
  * Ledger storage: where journaled entries live after the journal. An applied add goes into the active
  * write cache; when that half of the cache fills (or every flushIntervalMs) it is frozen and the flusher
- * appends it to the current entry log, fsyncs the log and commits, in one synced LevelDB batch, the index
- * pages pointing at the new records, the ledger metadata (master key, fenced, LAC, last entry), the
- * entry log metadata (live bytes per ledger per log) and the journal positions the frozen cache covers.
+ * appends it to the current entry log, fsyncs the log (every flushEntrylogBytes, so the journal's next
+ * fdatasync never waits behind a whole flush on a shared disk) and commits, in one synced LevelDB batch,
+ * the index pages pointing at the new records, the ledger metadata (master key, fenced, LAC, last
+ * entry), the entry log metadata (live bytes per ledger per log) and the journal positions the frozen
+ * cache covers.
  * That commit is the checkpoint: journal files before it may go. Only then is the frozen cache dropped,
  * so every entry is always readable from the cache or from a log through a committed index.
  *
@@ -48,6 +50,8 @@ export interface LedgerStorageOptions {
   writeCacheBytesMax: number
   entryLogSizeBytesMax: number
   flushIntervalMs: number
+  /** fdatasync the entry log after every this many bytes of a flush (0: once, at its end); see BookieOptions. */
+  flushEntrylogBytes?: number
   compactionThreshold: number
   compactionIntervalMs: number
   addWaitersMax: number
@@ -446,6 +450,8 @@ export class LedgerStorage {
         await this.ensureWriter(slab.used, sealed)
         const base = await this.logs.append(slab.buf, 0, slab.used)
         slabLogs[i] = {logId: this.logs.writer!.logId, base}
+        const every = this.opts.flushEntrylogBytes ?? 0
+        if (every > 0 && this.logs.unsyncedBytes >= every) await this.logs.sync()
       }
       await this.logs.sync()
     } catch (e) {
