@@ -15,7 +15,10 @@
  * - readLastAddConfirmed follows BookKeeper's coverage rule (see coverageReached): it answers once
  *   enough bookies of the last ensemble have answered that no ack quorum can be entirely unheard.
  * - The handle watches the ledger's metadata, so it learns ensemble changes and the close; a long poll
- *   waiting for an entry past the last one ends when the ledger closes.
+ *   waiting for an entry past the last one ends when the ledger closes. Once closed, the metadata's last
+ *   entry id is the end, whatever LAC a bookie reports or entry it serves: nothing past it is returned,
+ *   even by a read or a poll that began before the close was learned (a recovery that lost the race to
+ *   close may have put entries, and a LAC, beyond it on the bookies; see ledger/recovery.ts).
  */
 import type {TimerHandle} from '../common/clock.js'
 import {errorMessage, TimeoutError} from '../common/errors.js'
@@ -327,6 +330,8 @@ export class LedgerReadHandle implements ReadHandle {
       }
     }
     await Promise.all(Array.from({length: Math.min(READ_CONCURRENCY_MAX, count)}, () => worker()))
+    // The ledger may have closed while we read, at an entry before some we were reading.
+    this.checkNotPastClose(lastEntryId)
     return out
   }
 
@@ -367,6 +372,8 @@ export class LedgerReadHandle implements ReadHandle {
     if (this.isClosed) return {lac: this.lac}
 
     const polled = await this.longPoll(entryId, timeoutMs)
+    // The close may have been learned while the answer was on its way: the metadata's end wins.
+    if (this.isClosed && entryId > this.lac) return {lac: this.lac}
     if (polled.entry) {
       const entry = verifiedEntry(polled.entry, this.ledgerId, entryId)
       if (entry) {
@@ -401,7 +408,21 @@ export class LedgerReadHandle implements ReadHandle {
     const m = this.current.value
     const replicas = writeSetOf(ensembleFor(m, entryId), m.writeQuorumSize, entryId)
     const entry = await readFromReplicas(this.ctx, this.ledgerId, entryId, replicas, (b) => this.ctx.transport.readEntry(b, this.ledgerId, entryId))
+    this.checkNotPastClose(entryId)
     return toLedgerEntry(entry)
+  }
+
+  /**
+   * Throws when the ledger is closed before `entryId` (an entry read on an older, higher LAC). Retriable:
+   * the same read within the new lastAddConfirmed succeeds.
+   */
+  private checkNotPastClose(entryId: number): void {
+    if (!this.isClosed || entryId <= this.lac) return
+    throw new LedgerError(
+      LedgerErrorCode.READ_FAILED,
+      `Entry ${this.ledgerId}/${entryId} is past the last entry (${this.lac}) of the ledger, which closed during the read`,
+      {ledgerId: this.ledgerId, retriable: true},
+    )
   }
 
   private raiseLac(lac: number): void {

@@ -24,7 +24,12 @@
  *
  * Two recoveries racing agree: whichever closes first wins the compare-and-set; the other re-reads and
  * returns the closed metadata (a loser that found fewer or more entries only re-wrote entries that no
- * quorum had acknowledged, and readers never read past the winner's last entry id).
+ * quorum had acknowledged). Readers never read past the winner's last entry id, even before they see
+ * the close: the recovery write handle piggybacks the LAC recovery started from on every entry it
+ * re-replicates and sends no explicit LAC (write-handle.ts), so the LAC bookies report stays at what
+ * the dead writer had acknowledged, which every recovery's end covers; the end itself reaches readers
+ * only through the closed metadata. BookKeeper's recovery adds carry their advancing LAC: a tailing
+ * reader there can read entries a losing recovery put past the winner's end.
  */
 import {errorMessage} from '../common/errors.js'
 import {BookieError, BookieStatus} from '../protocol/bookie/codes.js'

@@ -27,8 +27,16 @@
  * at the same entry. In recovery mode (ledger/recovery.ts) ids continue after the recovered LAC, adds
  * carry the recovery flag (fenced bookies accept them) and the metadata is expected IN_RECOVERY.
  *
+ * A recovery-mode handle never tells the bookies a LAC beyond the one recovery started from: every
+ * entry it sends piggybacks that starting LAC (its own LAC still moves, for ensemble changes and the
+ * close), and it sends no explicit LAC. Two recoveries may race, and the loser may re-replicate entries
+ * past the last entry id the winner closed the ledger at; were the loser to advance the bookies' LAC, a
+ * tailing reader that has not yet seen the closed metadata would read records the log later says never
+ * existed. Readers learn where a recovered ledger ends from its closed metadata alone. (BookKeeper's
+ * recovery adds piggyback their advancing LAC, so it has this window.)
+ *
  * Every timer runs on ctx.clock: one sweeper for add timeouts while adds are outstanding, one for the
- * explicit LAC while the LAC is ahead of what the bookies were told.
+ * explicit LAC while the LAC is ahead of what the bookies were told (never in recovery mode).
  */
 import type {TimerHandle} from '../common/clock.js'
 import {deferred, type Deferred} from '../common/deferred.js'
@@ -72,6 +80,8 @@ export class LedgerWriteHandle implements WriteHandle {
   private readonly ctx: LedgerContext
   private readonly log: Logger
   private readonly recovery: boolean
+  /** In recovery mode, the LAC every entry piggybacks: the one recovery started from (see above). */
+  private readonly recoveryLac: number
   private readonly expectedState: LedgerState
   private versioned: Versioned<LedgerMetadata>
   private lac: number
@@ -123,6 +133,7 @@ export class LedgerWriteHandle implements WriteHandle {
     }
     this.versioned = metadata
     this.lac = opts.recovery?.lastAddConfirmed ?? -1
+    this.recoveryLac = this.lac
     this.lap = this.lac
     this.confirmedLength = opts.recovery?.length ?? 0
     this.pushedLength = this.confirmedLength
@@ -195,7 +206,8 @@ export class LedgerWriteHandle implements WriteHandle {
     const entryId = this.lap + 1
     this.lap = entryId
     this.pushedLength += payload.length
-    const encoded = encodeEntry({ledgerId: this.ledgerId, entryId, lac: this.lac, length: this.pushedLength, payload})
+    const lac = this.recovery ? this.recoveryLac : this.lac
+    const encoded = encodeEntry({ledgerId: this.ledgerId, entryId, lac, length: this.pushedLength, payload})
     const add: PendingAdd = {entryId, length: this.pushedLength, encoded, done, acked: new Set(), out: new Map(), sent: false}
     this.pending.push(add)
     const nowMs = this.ctx.clock.monotonicMs()
@@ -529,7 +541,8 @@ export class LedgerWriteHandle implements WriteHandle {
 
   private armLacTimer(): void {
     const intervalMs = this.ctx.config.explicitLacIntervalMs
-    if (intervalMs <= 0 || this.lacTimer || this.lac <= this.lacSent || this.closing) return
+    // A recovery never advances the LAC readers trust (see the module comment).
+    if (this.recovery || intervalMs <= 0 || this.lacTimer || this.lac <= this.lacSent || this.closing) return
     const dueMs = this.lastActivityMs + intervalMs - this.ctx.clock.monotonicMs()
     this.lacTimer = this.ctx.clock.setTimeout(() => {
       this.lacTimer = undefined
