@@ -108,9 +108,10 @@ export const BOOKIE_CONFIG_SCHEMA = {
   flushEntrylogBytes: {
     type: 'int',
     default: BOOKIE_DEFAULTS.flushEntrylogBytes as number,
-    min: 0,
+    // BookKeeper's "0 or less disables": a negative value in a bookkeeper.conf means once per flush.
+    min: Number.MIN_SAFE_INTEGER,
     max: 64 * 1024 * MiB,
-    description: 'fdatasync the entry log after every this many bytes of a flush, so the journal never waits behind a whole flush (0: once per flush)',
+    description: 'fdatasync the entry log after every this many bytes of a flush, so the journal never waits behind a whole flush (0 or less: once per flush)',
   },
   minorCompactionThreshold: {
     type: 'float',
@@ -253,7 +254,7 @@ export function parseBookieConfig(text: string, source = '<inline>', overrides: 
       writeCacheBytesMax: v.skipListSizeLimit,
       entryLogSizeBytesMax: v.logSizeLimit,
       flushIntervalMs: v.flushInterval,
-      flushEntrylogBytes: v.flushEntrylogBytes,
+      flushEntrylogBytes: Math.max(0, v.flushEntrylogBytes),
       compactionThreshold: v.minorCompactionThreshold,
     },
   }

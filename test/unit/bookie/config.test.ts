@@ -89,6 +89,16 @@ describe('bookie > config', () => {
     assert.equal(sized.gcWaitTimeMs, 0, 'garbage collection off')
   })
 
+  it("takes BookKeeper's flushEntrylogBytes: a size, or 0 or less for one sync per flush", () => {
+    assert.equal(parseBookieConfig('').config.core.flushEntrylogBytes, 512 * 1024)
+    assert.equal(parseBookieConfig('flushEntrylogBytes=268435456\n').config.core.flushEntrylogBytes, 268435456)
+    assert.equal(parseBookieConfig('flushEntrylogBytes=0\n').config.core.flushEntrylogBytes, 0)
+    // BookKeeper documents "0 or less disables": a bookkeeper.conf with -1 must start, not fail.
+    const {config, warnings} = parseBookieConfig('flushEntrylogBytes=-1\n')
+    assert.equal(config.core.flushEntrylogBytes, 0)
+    assert.deepEqual(warnings, [])
+  })
+
   it('warns on unknown keys and on index dirs it cannot honour', () => {
     const {warnings} = parseBookieConfig('bookiePrt=3181\nledgerDirectories=/a\nindexDirectories=/b\n', 'b.conf')
     assert.deepEqual(warnings, [
