@@ -57,3 +57,57 @@ test('bookie flushEntrylogBytes - a 3.5 MiB flush syncs the entry log after ever
   assert.deepEqual(chunked.read, chunked.stored)
   assert.deepEqual(once.read, once.stored)
 })
+
+/** Disk ops whose `failAt`-th write to an entry log (counted from arm()) fails with EIO. */
+function failingLogWrites(): {ops: DiskOps; arm: (failAt: number) => void; logSyncs: () => number} {
+  const logFds = new Set<number>()
+  let left = Infinity
+  let logSyncs = 0
+  const ops: DiskOps = {
+    ...nodeDiskOps,
+    open: async (path, flags) => {
+      const fd = await nodeDiskOps.open(path, flags)
+      if (path.endsWith('.log')) logFds.add(fd)
+      return fd
+    },
+    write: (fd, buf, offset, length, position) => {
+      if (logFds.has(fd) && --left === 0) return Promise.reject(Object.assign(new Error('injected EIO'), {code: 'EIO'}))
+      return nodeDiskOps.write(fd, buf, offset, length, position)
+    },
+    fdatasync: (fd) => {
+      if (logFds.has(fd)) logSyncs++
+      return nodeDiskOps.fdatasync(fd)
+    },
+  }
+  return {ops, arm: (failAt) => (left = failAt), logSyncs: () => logSyncs}
+}
+
+test('bookie flushEntrylogBytes - a flush failing after some of its slabs were synced commits nothing; the retry and a restart lose nothing', async () => {
+  for (const crash of [false, true]) {
+    const root = fresh()
+    const disk = failingLogWrites()
+    const opts = {diskOps: disk.ops, writeCacheBytesMax: 32 * MiB, entryLogSizeBytesMax: 64 * MiB, flushEntrylogBytes: 512 * 1024}
+    let {bookie} = await openTestBookie(root, opts)
+    const stored = await addAll(bookie, 7, 0, 1700, {bytes: 2000})
+    // The entry log's header, then two slabs (each synced), then the third slab's write fails.
+    disk.arm(4)
+    await assert.rejects(bookie.checkpoint(), /injected EIO/)
+    assert.ok(disk.logSyncs() >= 2, `the first two slabs were synced before the failure (${disk.logSyncs()} syncs)`)
+    // Entries stay readable from the frozen cache meanwhile.
+    assert.deepEqual(await bookie.readEntry({ledgerId: 7, entryId: 1699}), stored[1699])
+    if (crash) await bookie.abandon()
+    else {
+      await bookie.checkpoint()
+      await bookie.close()
+    }
+    ;({bookie} = await openTestBookie(root, opts))
+    for (let e = 0; e < stored.length; e += 13) assert.deepEqual(await bookie.readEntry({ledgerId: 7, entryId: e}), stored[e], `crash=${crash} entry ${e}`)
+    assert.deepEqual(await bookie.readEntry({ledgerId: 7, entryId: 1699}), stored[1699], `crash=${crash}`)
+    // Nothing left to replay: after this checkpoint and another restart, the entries come from the entry logs.
+    await bookie.checkpoint()
+    await bookie.close()
+    ;({bookie} = await openTestBookie(root, opts))
+    for (let e = 0; e < stored.length; e += 13) assert.deepEqual(await bookie.readEntry({ledgerId: 7, entryId: e}), stored[e], `crash=${crash} entry ${e} after a second restart`)
+    await bookie.close()
+  }
+})
