@@ -60,7 +60,8 @@ export interface PeerRow {
 
 export interface LogBenchResult {
   throughput: {recordsPerSec: number; mbPerSec: number; window: number; latency: LatencyStats; errors: number; clientCpuUsPerRecord: number; bookieCpuUsPerRecord: number}
-  tail: {ratePerSec: number; records: number; latency: LatencyStats; ackLatency: LatencyStats}
+  /** `sent`: records stamped inside the window; `records`: those the reader got (equal unless it failed or fell behind). */
+  tail: {ratePerSec: number; records: number; sent?: number; latency: LatencyStats; ackLatency: LatencyStats}
   immediate: {writesPerSec: number; latency: LatencyStats}
   /** Node flags of the process running the writer and reader. */
   writerNodeFlags: string
@@ -205,9 +206,17 @@ function monoMs(): number {
 interface TailReaderHandle {
   /** Starts counting records sent in [fromMs, toMs) (monoMs). */
   window(fromMs: number, toMs: number): void
-  /** Waits for the records sent before toMs, stops the reader, returns its latencies. */
-  finish(): Promise<LatencyStats & {records: number}>
+  /**
+   * Waits for the records sent before toMs, stops the reader, returns its latencies; `complete` is false
+   * when the reader failed or did not reach the record written after the window in time (its latencies
+   * then lack the slowest records).
+   */
+  finish(): Promise<TailReaderResult>
+  /** Stops the reader at once (the phase failed). */
+  abort(): void
 }
+
+type TailReaderResult = LatencyStats & {records: number; complete: boolean; error?: string}
 
 /**
  * The tailing reader. By default it runs in a process of its own, as a tailing application (`dlog
@@ -223,28 +232,42 @@ async function startTailReader(ns: Namespace, uri: string, logName: string, conf
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
   const exited = new Promise<number | null>((r) => child.once('exit', r))
+  const abort = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
   for (let i = 0; i < 600 && !out.includes('READY'); i++) {
     if (child.exitCode !== null) throw new Error(`tail reader exited with ${child.exitCode}: ${out}`)
     await new Promise((r) => setTimeout(r, 50))
   }
-  if (!out.includes('READY')) throw new Error('tail reader did not start in 30 s')
+  if (!out.includes('READY')) {
+    abort()
+    throw new Error('tail reader did not start in 30 s')
+  }
   return {
     window: (fromMs, toMs) => child.stdin.write(`${JSON.stringify({fromMs, toMs})}\n`),
     async finish() {
       child.stdin.end()
+      // Its own wait for the end record is bounded (5 s), and closing the namespace should be quick.
+      const timer = setTimeout(abort, 30_000)
       const code = await exited
+      clearTimeout(timer)
       const last = out.trim().split('\n').at(-1) ?? ''
-      if (code !== 0 || !last.startsWith('{')) throw new Error(`tail reader exited with ${code}: ${out.slice(-2000)}`)
-      return JSON.parse(last) as LatencyStats & {records: number}
+      if (code !== 0 || !last.startsWith('{')) throw new Error(`tail reader exited with ${code ?? child.signalCode}: ${out.slice(-2000)}`)
+      return JSON.parse(last) as TailReaderResult
     },
+    abort,
   }
 }
 
 function inlineTailReader(dlm: LogManager): TailReaderHandle {
   const lat: number[] = []
+  // No window yet (it may reach a reader process after the first records): count nothing, stop at nothing.
   let fromMs = Infinity
-  let toMs = -Infinity
+  let toMs = Infinity
   let reading = true
+  let sawEnd = false
+  /** The reader's failure, reported by finish() (the loop itself never rejects). */
+  let error: string | undefined
   const readerP = dlm.getAsyncLogReader(DLSN.InitialDLSN)
   const loop = (async () => {
     const reader = await readerP
@@ -254,10 +277,13 @@ function inlineTailReader(dlm: LogManager): TailReaderHandle {
       for (const r of batch) {
         const sentMs = r.payload.readDoubleLE(0)
         if (sentMs >= fromMs && sentMs < toMs) lat.push(now - sentMs)
-        if (sentMs >= toMs) reading = false
+        if (sentMs >= toMs) sawEnd = true
       }
+      if (sawEnd) reading = false
     }
-  })()
+  })().catch((e: unknown) => {
+    if (reading) error = e instanceof Error ? e.message : String(e)
+  })
   return {
     window(f, t) {
       fromMs = f
@@ -266,11 +292,15 @@ function inlineTailReader(dlm: LogManager): TailReaderHandle {
     async finish() {
       // The writer writes one record stamped at or after toMs last: the loop stops once it arrives.
       const bounded = new Promise((r) => setTimeout(r, 5000).unref())
-      await Promise.race([loop.catch(() => undefined), bounded])
+      await Promise.race([loop, bounded])
       reading = false
       await (await readerP).close()
-      await loop.catch(() => undefined)
-      return {records: lat.length, ...stats(lat)}
+      await loop
+      return {records: lat.length, ...stats(lat), complete: sawEnd && error === undefined, ...(error === undefined ? {} : {error})}
+    },
+    abort() {
+      reading = false
+      readerP.then((r) => r.close()).catch(() => undefined)
     },
   }
 }
@@ -308,45 +338,58 @@ async function tailLatency(
   ratePerSec: number,
   secs: number,
   warmMs: number,
-): Promise<{records: number; latency: LatencyStats; ackLatency: LatencyStats}> {
-  const writer = await dlm.openAsyncLogWriter()
-  /** Write-to-ack latency of the same records: which half of the delivery time the writer side takes. */
-  const ackLat: number[] = []
-  const t0 = monoMs()
-  const tMeasure = t0 + warmMs
-  const tEnd = tMeasure + secs * 1000
-  reader.window(tMeasure, tEnd)
-  let txid = 0
-  const tickMs = 1
-  let sent = 0
-  const diag = process.env.DIAG === '1' ? startDiag() : undefined
-  while (monoMs() < tEnd) {
-    const due = Math.floor(((monoMs() - t0) / 1000) * ratePerSec)
-    // Payloads are carved from one slab per tick: a Buffer.alloc per record (its own zeroed backing
-    // store) cost the writer process more CPU than the log's write path itself.
-    const slab = due > sent ? Buffer.alloc((due - sent) * RECORD_BYTES) : undefined
-    for (let i = 0; sent < due; i++) {
-      const p = (slab as Buffer).subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES)
-      const sentMs = monoMs()
-      p.writeDoubleLE(sentMs, 0)
-      writer.write({txid: ++txid, payload: p}).then(
-        () => {
-          if (sentMs >= tMeasure && sentMs < tEnd) ackLat.push(monoMs() - sentMs)
-        },
-        () => undefined,
-      )
-      sent++
+): Promise<{records: number; sent: number; latency: LatencyStats; ackLatency: LatencyStats}> {
+  // The reader (maybe a process of its own) stops with the phase, whatever fails.
+  try {
+    const writer = await dlm.openAsyncLogWriter()
+    /** Write-to-ack latency of the same records: which half of the delivery time the writer side takes. */
+    const ackLat: number[] = []
+    const t0 = monoMs()
+    const tMeasure = t0 + warmMs
+    const tEnd = tMeasure + secs * 1000
+    reader.window(tMeasure, tEnd)
+    let txid = 0
+    const tickMs = 1
+    let sent = 0
+    /** Records stamped inside the window: the reader must get exactly these. */
+    let windowSent = 0
+    const diag = process.env.DIAG === '1' ? startDiag() : undefined
+    while (monoMs() < tEnd) {
+      const due = Math.floor(((monoMs() - t0) / 1000) * ratePerSec)
+      // Payloads are carved from one slab per tick: a Buffer.alloc per record (its own zeroed backing
+      // store) cost the writer process more CPU than the log's write path itself.
+      const slab = due > sent ? Buffer.alloc((due - sent) * RECORD_BYTES) : undefined
+      for (let i = 0; sent < due; i++) {
+        const p = (slab as Buffer).subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES)
+        const sentMs = monoMs()
+        p.writeDoubleLE(sentMs, 0)
+        if (sentMs >= tMeasure && sentMs < tEnd) windowSent++
+        writer.write({txid: ++txid, payload: p}).then(
+          () => {
+            if (sentMs >= tMeasure && sentMs < tEnd) ackLat.push(monoMs() - sentMs)
+          },
+          () => undefined,
+        )
+        sent++
+      }
+      await new Promise((r) => setTimeout(r, tickMs))
     }
-    await new Promise((r) => setTimeout(r, tickMs))
+    diag?.stop()
+    // One record stamped after the window tells the reader it has seen everything of the window.
+    const last = Buffer.alloc(RECORD_BYTES)
+    last.writeDoubleLE(monoMs(), 0)
+    await writer.write({txid: ++txid, payload: last})
+    await writer.close()
+    const r = await reader.finish()
+    if (!r.complete || r.records !== windowSent) {
+      // Its latencies then miss records (the slowest, if it fell behind): say so rather than print them as if whole.
+      console.error(`tail reader: ${r.records} of the ${windowSent} records of the window${r.complete ? '' : `, did not finish${r.error ? ` (${r.error})` : ' in time'}`}`)
+    }
+    return {records: r.records, sent: windowSent, latency: {p50Ms: r.p50Ms, p99Ms: r.p99Ms}, ackLatency: stats(ackLat)}
+  } catch (e) {
+    reader.abort()
+    throw e
   }
-  diag?.stop()
-  // One record stamped after the window tells the reader it has seen everything of the window.
-  const last = Buffer.alloc(RECORD_BYTES)
-  last.writeDoubleLE(monoMs(), 0)
-  await writer.write({txid: ++txid, payload: last})
-  await writer.close()
-  const r = await reader.finish()
-  return {records: r.records, latency: {p50Ms: r.p50Ms, p99Ms: r.p99Ms}, ackLatency: stats(ackLat)}
 }
 
 /** DIAG=1: the writer process's event-loop delay and GC pauses during the tail phase (stderr). */
@@ -493,7 +536,7 @@ async function runPhases(): Promise<PhaseResults> {
           secs,
           warmMs,
         )
-      : {records: 0, latency: skipped.latency, ackLatency: skipped.latency}
+      : {records: 0, sent: 0, latency: skipped.latency, ackLatency: skipped.latency}
     const imm = phases.has('immediate')
       ? await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs, pids)
       : skipped
@@ -515,7 +558,7 @@ async function runPhases(): Promise<PhaseResults> {
         clientCpuUsPerRecord: tp.clientCpuUsPerRecord,
         bookieCpuUsPerRecord: tp.bookieCpuUsPerRecord,
       },
-      tail: {ratePerSec: tailRate, records: tail.records, latency: tail.latency, ackLatency: tail.ackLatency},
+      tail: {ratePerSec: tailRate, records: tail.records, sent: tail.sent, latency: tail.latency, ackLatency: tail.ackLatency},
       immediate: {writesPerSec: imm.perSec, latency: imm.latency},
     }
   } finally {
@@ -541,7 +584,7 @@ export function formatResult(r: LogBenchResult): string {
     `| MB/s | ${f(r.throughput.mbPerSec, 1)} |`,
     `| write latency p50 / p99 ms | ${f(r.throughput.latency.p50Ms, 2)} / ${f(r.throughput.latency.p99Ms, 2)} |`,
     `| CPU µs per record: writer process / 3 bookies | ${f(r.throughput.clientCpuUsPerRecord, 2)} / ${f(r.throughput.bookieCpuUsPerRecord, 2)} |`,
-    `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s (${r.tail.records} records) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
+    `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s (${r.tail.records}${r.tail.sent !== undefined && r.tail.sent !== r.tail.records ? ` of ${r.tail.sent} records: INCOMPLETE` : ' records'}) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
     `| (same records, write-to-ack p50 / p99 ms) | ${f(r.tail.ackLatency.p50Ms, 2)} / ${f(r.tail.ackLatency.p99Ms, 2)} |`,
     `| immediate flush, 1 in flight: p50 / p99 ms (${f(r.immediate.writesPerSec)} writes/s) | ${f(r.immediate.latency.p50Ms, 3)} / ${f(r.immediate.latency.p99Ms, 3)} |`,
   ]
