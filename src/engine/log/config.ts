@@ -66,14 +66,20 @@ export interface DistributedLogConfig {
   /** Long-poll bound when a reader is caught up on an in-progress segment. */
   readLACLongPollTimeoutMs: number
   readAheadEnabled: boolean
-  /** Records a reader keeps decoded ahead of the application. */
+  /**
+   * Entries a reader keeps decoded ahead of the application: entries, not records, as in the original
+   * (whose key says records); the reader also stops at 100,000 records or 16 MiB of payloads.
+   */
   readAheadRecordsMax: number
-  /** Entries fetched per read request. */
+  /** The least read-ahead window of a segment reader (entries), with prefetchEntriesPerSegment. */
   readAheadBatchEntries: number
   /** How long a blocking sync readNext waits when caught up before returning null. */
   readAheadWaitTimeMs: number
   readAheadWaitTimeOnEndOfStreamMs: number
-  /** Entries a segment reader keeps prefetched (and its hard maximum). */
+  /**
+   * A segment reader's read-ahead window (entries cached or being read): it starts at the first and
+   * doubles up to the second while the application keeps outrunning it (also bounded at 8 MiB).
+   */
   prefetchEntriesPerSegment: number
   prefetchEntriesPerSegmentMax: number
   readerIdleWarnThresholdMs: number
@@ -116,12 +122,12 @@ export const DL_CONFIG_SCHEMA = {
   zkNumRetries: {type: 'int', default: 3, min: 0, max: 1000, description: 'ZooKeeper operation retries'},
   readLACLongPollTimeout: {type: 'int', default: 1000, min: 1, max: 600_000, description: 'long poll bound (ms)'},
   enableReadAhead: {type: 'bool', default: true, description: 'read ahead'},
-  readAheadMaxRecords: {type: 'int', default: 10, min: 1, max: 1_000_000, aliases: ['ReadAheadMaxEntries'], description: 'records kept ahead'},
-  readAheadBatchSize: {type: 'int', default: 2, min: 1, max: 10_000, aliases: ['ReadAheadBatchSize'], description: 'entries per read request'},
+  readAheadMaxRecords: {type: 'int', default: 10, min: 1, max: 1_000_000, aliases: ['ReadAheadMaxEntries'], description: 'entries kept decoded ahead of the application (the original counts entries too, despite the name); at most 100000 records / 16 MiB'},
+  readAheadBatchSize: {type: 'int', default: 2, min: 1, max: 10_000, aliases: ['ReadAheadBatchSize'], description: 'least read-ahead window of a segment reader (entries)'},
   readAheadWaitTime: {type: 'int', default: 200, min: 0, max: 600_000, aliases: ['ReadAheadWaitTime'], description: 'blocking readNext wait when caught up (ms)'},
   readAheadWaitTimeOnEndOfStream: {type: 'int', default: 10_000, min: 0, max: 600_000, description: 'wait at end of stream (ms)'},
-  numPrefetchEntriesPerLogSegment: {type: 'int', default: 4, min: 1, max: 10_000, description: 'entries prefetched per segment'},
-  maxPrefetchEntriesPerLogSegment: {type: 'int', default: 32, min: 1, max: 10_000, description: 'prefetch cap per segment'},
+  numPrefetchEntriesPerLogSegment: {type: 'int', default: 4, min: 1, max: 10_000, description: 'initial read-ahead window of a segment reader (entries)'},
+  maxPrefetchEntriesPerLogSegment: {type: 'int', default: 32, min: 1, max: 10_000, description: 'read-ahead window a segment reader grows to while the application keeps up (entries, at most 8 MiB)'},
   readerIdleWarnThresholdMillis: {type: 'int', default: 120_000, min: 0, max: INT_MAX, description: 'idle reader warning (ms)'},
   readerIdleErrorThresholdMillis: {type: 'int', default: INT_MAX, min: 0, max: INT_MAX, description: 'idle reader error (ms)'},
   deserializeRecordSetOnReads: {type: 'bool', default: true, description: 'expand record sets on read'},

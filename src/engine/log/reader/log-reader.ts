@@ -29,8 +29,15 @@ import {openSegmentReader, type SegmentReaderPort} from '../segment-port.js'
 import {MAX_TXID, TruncationStatus, type LogRecordWithDLSN, type LogSegmentMetadata} from '../types.js'
 import {type RecoveryContext, startSequenceIdFor} from '../writer/recovery.js'
 
-/** Records kept decoded ahead of the application, whatever the configuration says. */
+/**
+ * The read-ahead queue's bounds. readAheadMaxRecords counts entries, as in the original (its
+ * ReadAheadEntryReader caches that many entries despite the key's name): counting records made the pump
+ * stop after every entry of a busy writer (~130 records of 100 B each), one wake-up of the application per
+ * entry. Whatever the configuration says, the queue also stops taking entries at these many records and
+ * payload bytes (one entry may overshoot them).
+ */
 const READ_AHEAD_RECORDS_CAP = 100_000
+const READ_AHEAD_BYTES_CAP = 16 * 1024 * 1024
 
 /** What a reader needs: the same as recovery's context. */
 export type LogReaderContext = RecoveryContext
@@ -52,7 +59,11 @@ export class AsyncLogReader {
   private txidFilter: number | undefined
   private segments: LogSegmentMetadata[] = []
   private current: {meta: LogSegmentMetadata; reader: SegmentReaderPort} | undefined
-  private readonly queue: LogRecordWithDLSN[] = []
+  /** Read-ahead: records of whole entries, in order; `head` is how many of the first one were taken. */
+  private readonly queue: LogRecordWithDLSN[][] = []
+  private head = 0
+  private queuedRecords = 0
+  private queuedBytes = 0
   private waiters: Waiter[] = []
   private error: LogError | undefined
   private closed = false
@@ -94,7 +105,7 @@ export class AsyncLogReader {
 
   /** Records available without waiting (what the sync reader's nonBlocking reads return). */
   takeAvailable(n: number): LogRecordWithDLSN[] {
-    if (this.queue.length === 0 && this.error) throw this.error
+    if (this.queuedRecords === 0 && this.error) throw this.error
     return this.drain(n)
   }
 
@@ -118,7 +129,7 @@ export class AsyncLogReader {
 
   private take(n: number, waitMs: number | undefined): Promise<LogRecordWithDLSN[]> {
     if (this.closed) return Promise.reject(new ReadCancelledError('Reader was closed'))
-    if (this.queue.length > 0) return Promise.resolve(this.drain(n))
+    if (this.queuedRecords > 0) return Promise.resolve(this.drain(n))
     if (this.error) return Promise.reject(this.error)
     if (waitMs !== undefined && waitMs <= 0) return Promise.resolve([])
     return new Promise<LogRecordWithDLSN[]>((resolve, reject) => {
@@ -134,19 +145,34 @@ export class AsyncLogReader {
   }
 
   private drain(n: number): LogRecordWithDLSN[] {
-    const out = this.queue.splice(0, n)
+    const out: LogRecordWithDLSN[] = []
+    while (out.length < n && this.queue.length > 0) {
+      const entry = this.queue[0] as LogRecordWithDLSN[]
+      const take = Math.min(n - out.length, entry.length - this.head)
+      for (let i = 0; i < take; i++) {
+        const r = entry[this.head + i] as LogRecordWithDLSN
+        this.queuedBytes -= r.payload.length
+        out.push(r)
+      }
+      this.head += take
+      if (this.head >= entry.length) {
+        this.queue.shift()
+        this.head = 0
+      }
+    }
+    this.queuedRecords -= out.length
     this.recordsRead += out.length
     if (out.length > 0) this.wake?.()
     return out
   }
 
   private deliver(): void {
-    while (this.waiters.length > 0 && this.queue.length > 0) {
+    while (this.waiters.length > 0 && this.queuedRecords > 0) {
       const w = this.waiters.shift() as Waiter
       if (w.timer) this.ctx.clock.clearTimeout(w.timer)
       w.resolve(this.drain(w.max))
     }
-    if (this.error && this.queue.length === 0) {
+    if (this.error && this.queuedRecords === 0) {
       for (const w of this.waiters.splice(0)) {
         if (w.timer) this.ctx.clock.clearTimeout(w.timer)
         w.reject(this.error)
@@ -200,13 +226,14 @@ export class AsyncLogReader {
     })
   }
 
-  private readAheadMax(): number {
-    return Math.min(READ_AHEAD_RECORDS_CAP, Math.max(1, this.ctx.config.readAheadRecordsMax))
+  /** True when the read-ahead holds as much as it may (see READ_AHEAD_RECORDS_CAP). */
+  private readAheadFull(): boolean {
+    return this.queue.length >= Math.max(1, this.ctx.config.readAheadRecordsMax) || this.queuedRecords >= READ_AHEAD_RECORDS_CAP || this.queuedBytes >= READ_AHEAD_BYTES_CAP
   }
 
   private async pump(): Promise<void> {
     while (!this.closed && !this.error) {
-      if (this.queue.length >= this.readAheadMax()) {
+      if (this.readAheadFull()) {
         await this.waitForChange()
         continue
       }
@@ -234,25 +261,39 @@ export class AsyncLogReader {
         continue
       }
       if (batch.length > 0) this.progress()
-      for (const r of batch) this.accept(cur.meta, r)
+      // The entry's records join the queue as they are accepted: the end-of-stream record fails the
+      // reader only after the records before it are there for the waiters.
+      let entry: LogRecordWithDLSN[] | undefined
+      for (const r of batch) {
+        const out = this.accept(cur.meta, r)
+        if (out === undefined) continue
+        if (entry === undefined) {
+          entry = []
+          this.queue.push(entry)
+        }
+        entry.push(out)
+        this.queuedRecords++
+        this.queuedBytes += out.payload.length
+      }
       this.deliver()
     }
   }
 
-  private accept(seg: LogSegmentMetadata, r: LogRecordWithDLSN): void {
-    if (this.error || r.dlsn.compareTo(this.position) < 0) return
+  /** The record as the application sees it, or undefined when it must not (acting on end of stream). */
+  private accept(seg: LogSegmentMetadata, r: LogRecordWithDLSN): LogRecordWithDLSN | undefined {
+    if (this.error || r.dlsn.compareTo(this.position) < 0) return undefined
     this.position = r.dlsn.getNextDLSN()
     if (r.isEndOfStream) {
       this.fail(new EndOfStreamError(`End of Stream Reached for ${this.ctx.logName}`))
-      return
+      return undefined
     }
-    if (r.isControl) return
+    if (r.isControl) return undefined
     if (this.txidFilter !== undefined) {
-      if (r.txid < this.txidFilter) return
+      if (r.txid < this.txidFilter) return undefined
       this.txidFilter = undefined
     }
     const sequenceId = seg.startSequenceId >= 0 ? seg.startSequenceId + r.positionWithinLogSegment - 1 : -1
-    this.queue.push(sequenceId === r.sequenceId ? r : {...r, sequenceId})
+    return sequenceId === r.sequenceId ? r : {...r, sequenceId}
   }
 
   /** The segment holding the reader's position (or the first after it), applying truncation rules. */
@@ -355,7 +396,7 @@ export class AsyncLogReader {
 
   /** True when the log holds records beyond the reader's position that it has not read. */
   private dataAhead(): boolean {
-    if (this.queue.length >= this.readAheadMax()) return false
+    if (this.readAheadFull()) return false
     const pos = this.position
     for (const s of this.segments) {
       if (s.logSegmentSequenceNo < pos.logSegmentSequenceNo) continue

@@ -9,6 +9,9 @@
  *   (`readLACLongPollTimeoutMs`): the bookie answers as soon as the LAC reaches the next entry. A long
  *   poll that times out is simply issued again; one that returns early without progress is followed by a
  *   short pause, so a misbehaving handle can never make the reader spin.
+ * - Read-ahead: one read request at a time covers what is readable, up to the room in a window that
+ *   starts at numPrefetchEntriesPerLogSegment and grows to maxPrefetchEntriesPerLogSegment while the
+ *   consumer keeps reading (see `window`); held entries are also bounded by PREFETCH_BYTES_MAX.
  * - Records: control records are dropped, record sets are expanded (one record per slot), positions and
  *   sequence ids come from the segment's startSequenceId; records before `startDLSN` are skipped. The
  *   end-of-stream record is returned like a record (isEndOfStream) for the log reader to act on.
@@ -36,6 +39,13 @@ export type SegmentReaderConfig = Pick<
   DistributedLogConfig,
   'readLACLongPollTimeoutMs' | 'prefetchEntriesPerSegment' | 'prefetchEntriesPerSegmentMax' | 'readAheadBatchEntries'
 >
+
+/**
+ * Bytes of entry payloads a segment reader holds decoded, whatever the configuration says: with
+ * maxPrefetchEntriesPerLogSegment (entries), the bound on its memory. One request may overshoot it by
+ * the entries of that request.
+ */
+export const PREFETCH_BYTES_MAX = 8 * 1024 * 1024
 
 /** Attempts of one read before the reader gives up (retriable ledger errors only). */
 const READ_ATTEMPTS_MAX = 4
@@ -69,8 +79,18 @@ export class LogSegmentEntryReader {
   /** Last entry of the segment once known (completed segment or closed ledger). */
   private lastEntryId: number | undefined
   private nextEntryId: number
-  /** Decoded entries waiting for the consumer (only entries with records). */
-  private readonly cache: LogRecordWithDLSN[][] = []
+  /** Decoded entries waiting for the consumer (only entries with records), with their payload bytes. */
+  private readonly cache: {records: LogRecordWithDLSN[]; bytes: number}[] = []
+  private cachedBytes = 0
+  /**
+   * The read-ahead window: entries cached plus being read. It starts at numPrefetchEntriesPerLogSegment
+   * and doubles, up to maxPrefetchEntriesPerLogSegment, each time the consumer has taken half a window
+   * (sequential read-ahead). A fixed window of 4 entries meant one round trip per 4 entries, which cannot
+   * follow a writer of ~1,300 entries/s once a round trip takes 3 ms; a reader nobody reads from keeps
+   * the initial window.
+   */
+  private window: number
+  private consumedSinceGrowth = 0
   private readonly waiters: Waiter[] = []
   private fetching = false
   private ended = false
@@ -89,6 +109,7 @@ export class LogSegmentEntryReader {
     this.log = (opts.logger ?? silentLogger).child('segment-reader')
     this.lastEntryId = opts.segment.inprogress ? undefined : opts.segment.lastEntryId
     this.nextEntryId = Math.max(0, opts.startEntryId ?? this.startDLSN?.entryId ?? 0)
+    this.window = this.windowMin()
   }
 
   get error(): Error | undefined {
@@ -121,6 +142,11 @@ export class LogSegmentEntryReader {
   readNext(): Promise<LogRecordWithDLSN[] | null> {
     if (this.closed) return Promise.reject(new ReadCancelledError('Reader was closed'))
     if (this.errorValue) return Promise.reject(this.errorValue)
+    // A consumer that keeps reading widens the window: doubled each time it took half a window.
+    if (++this.consumedSinceGrowth >= this.window >> 1 && this.window < this.windowMax()) {
+      this.window = Math.min(this.windowMax(), this.window * 2)
+      this.consumedSinceGrowth = 0
+    }
     const p = new Promise<LogRecordWithDLSN[] | null>((resolve, reject) => this.waiters.push({resolve, reject}))
     this.serve()
     this.pump()
@@ -157,7 +183,8 @@ export class LogSegmentEntryReader {
     while (this.waiters.length > 0) {
       const next = this.cache.shift()
       if (next) {
-        this.waiters.shift()!.resolve(next)
+        this.cachedBytes -= next.bytes
+        this.waiters.shift()!.resolve(next.records)
         continue
       }
       if (this.errorValue) {
@@ -184,11 +211,22 @@ export class LogSegmentEntryReader {
     return Math.min(this.lastEntryId ?? lac, lac)
   }
 
+  private windowMax(): number {
+    return Math.max(1, this.config.prefetchEntriesPerSegmentMax)
+  }
+
+  private windowMin(): number {
+    return Math.min(this.windowMax(), Math.max(1, this.config.prefetchEntriesPerSegment, this.config.readAheadBatchEntries))
+  }
+
   private pump(): void {
     if (this.fetching || this.closed || this.errorValue || this.ended || this.pauseTimer) return
-    if (this.cache.length >= this.config.prefetchEntriesPerSegmentMax) return
-    // Keep prefetching only while someone reads or the cache is below its target.
-    if (this.waiters.length === 0 && this.cache.length >= this.config.prefetchEntriesPerSegment) return
+    // Memory bound: at most `window` (<= maxPrefetchEntriesPerLogSegment) entries and PREFETCH_BYTES_MAX
+    // bytes held; a waiting consumer still gets its next entry when the cache is empty.
+    if (this.cache.length >= this.window || (this.cachedBytes >= PREFETCH_BYTES_MAX && this.cache.length > 0)) return
+    // Refill once the window is half empty, so a consumer taking one entry at a time does not turn the
+    // read-ahead into one-entry requests.
+    if (this.cache.length > this.window >> 1) return
     const bound = this.readableBound()
     if (this.lastEntryId !== undefined && this.nextEntryId > this.lastEntryId) {
       this.ended = true
@@ -197,8 +235,9 @@ export class LogSegmentEntryReader {
     }
     this.fetching = true
     if (this.nextEntryId <= bound) {
-      const room = Math.max(1, this.config.prefetchEntriesPerSegmentMax - this.cache.length)
-      const count = Math.min(bound - this.nextEntryId + 1, Math.max(this.config.readAheadBatchEntries, this.config.prefetchEntriesPerSegment), room)
+      // One request for what is readable, up to the room left in the window (the handle reads its
+      // entries from the bookies in parallel): a reader behind the writer catches up in few round trips.
+      const count = Math.min(bound - this.nextEntryId + 1, this.window - this.cache.length)
       void this.readRange(this.nextEntryId, this.nextEntryId + count - 1)
     } else {
       void this.longPoll(this.nextEntryId)
@@ -298,7 +337,10 @@ export class LogSegmentEntryReader {
     this.statsValue.entriesRead++
     const start = this.startDLSN
     const visible = records.filter((r) => !r.isControl && (start === undefined || r.dlsn.compareTo(start) >= 0))
-    if (visible.length > 0) this.cache.push(visible)
+    if (visible.length > 0) {
+      this.cache.push({records: visible, bytes: entry.payload.length})
+      this.cachedBytes += entry.payload.length
+    }
     return true
   }
 }
