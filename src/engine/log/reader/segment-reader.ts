@@ -261,6 +261,14 @@ export class LogSegmentEntryReader {
         this.log.debug('retrying segment read', {segment: this.logSegmentSequenceNo, first, last, attempt, error: errorMessage(e)})
         await new Promise<void>((r) => this.clock.setTimeout(r, RETRY_BACKOFF_MS * attempt).unref())
         if (this.closed) return
+        // The ledger may have closed below the range (a read begun on a LAC past its final end fails
+        // retriable when the close is learned): retry only what is still readable, or none of it.
+        last = Math.min(last, this.readableBound())
+        if (first > last) {
+          this.fetching = false
+          this.pump()
+          return
+        }
       }
     }
     this.fetching = false
