@@ -16,7 +16,7 @@
  *
  *   npm run bench -- log          # SECS=5 WINDOW=20000 PEERS=1 BUFFER=16384 FLUSH_MS=2 WRITER_SEMI_SPACE_MB=64
  *   SECS=2 PEERS=0 npm run bench -- log                      # a quick look (about 15 s)
- *   PHASES=throughput|tail|immediate (comma list) runs some phases; TAIL_RATE (when throughput is not run),
+ *   PHASES=throughput|tail|immediate (comma list) runs some phases; TAIL_RATE fixes the tail phase's rate,
  *   TAIL_IMMEDIATE=0 (tail log without immediate flush), TAIL_FLUSH_MS (its periodic flush, default 1),
  *   READ_AHEAD_RECORDS, READ_AHEAD_BATCH, PREFETCH;
  *   TAIL_READER=inline reads in the writer's process; DIAG=1 prints the writer's event-loop delay and GC
@@ -533,7 +533,7 @@ async function runPhases(): Promise<PhaseResults> {
     const pids = bookies.map((b) => b.pid ?? 0)
     const skipped: ClosedLoopResult = {perSec: Number.NaN, latency: {p50Ms: Number.NaN, p99Ms: Number.NaN}, errors: 0, clientCpuUsPerRecord: Number.NaN, bookieCpuUsPerRecord: Number.NaN}
     const tp = phases.has('throughput') ? await closedLoop(await openBenchLog(ns, 'bench-throughput', batching), window, secs, warmMs, pids) : skipped
-    const tailRate = Number.isFinite(tp.perSec) ? Math.max(100, Math.floor(tp.perSec / 2)) : Number(process.env.TAIL_RATE ?? 50_000)
+    const tailRate = process.env.TAIL_RATE !== undefined ? Number(process.env.TAIL_RATE) : Number.isFinite(tp.perSec) ? Math.max(100, Math.floor(tp.perSec / 2)) : 50_000
     const tailConf: Partial<DistributedLogConfig> = {...batching, ...tailReading, periodicFlushIntervalMs: Number(process.env.TAIL_FLUSH_MS ?? 1), immediateFlushEnabled: process.env.TAIL_IMMEDIATE !== '0'}
     if (phases.has('tail')) await ns.createLog('bench-tail')
     const tail = phases.has('tail')
