@@ -528,7 +528,7 @@ async function runPhases(): Promise<PhaseResults> {
       prefetchEntriesPerSegment: Number(process.env.PREFETCH ?? 64),
       prefetchEntriesPerSegmentMax: Math.max(Number(process.env.PREFETCH ?? 64), 32),
     }
-    // PHASES picks phases (default all); the tail phase without throughput runs at TAIL_RATE (default 50000).
+    // PHASES picks phases (default all); TAIL_RATE fixes the tail phase's rate (else half the throughput phase's, or 50000 without it).
     const phases = new Set((process.env.PHASES ?? 'throughput,tail,immediate').split(','))
     const pids = bookies.map((b) => b.pid ?? 0)
     const skipped: ClosedLoopResult = {perSec: Number.NaN, latency: {p50Ms: Number.NaN, p99Ms: Number.NaN}, errors: 0, clientCpuUsPerRecord: Number.NaN, bookieCpuUsPerRecord: Number.NaN}
