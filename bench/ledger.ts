@@ -247,7 +247,10 @@ async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: 
     if (jitWarmupMs > 0) {
       const h = await client.createLedger({ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, password: Buffer.from('bench')})
       const payload = Buffer.alloc(sizes[0] ?? 100, 0x78)
-      for (const window of [64, 1]) await drive(() => h.append(payload), window, 0, jitWarmupMs / 2000, [])
+      for (const window of [64, 1]) {
+        const w = await drive(() => h.append(payload), window, 0, jitWarmupMs / 2000, [])
+        if (w.errors > 0) console.error(`JIT warm-up at ${window} outstanding: ${w.errors} failed adds`)
+      }
       await h.close()
     }
     const rows: LedgerBenchRow[] = []
