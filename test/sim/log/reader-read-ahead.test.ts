@@ -10,6 +10,7 @@ import {describe, it} from 'node:test'
 
 import {DL_CONFIG_DEFAULTS} from '../../../src/engine/log/config.js'
 import {DLSN} from '../../../src/engine/log/dlsn.js'
+import {PREFETCH_BYTES_MAX} from '../../../src/engine/log/reader/segment-reader.js'
 import type {LogRecordWithDLSN} from '../../../src/engine/log/types.js'
 import {world} from '../../helpers/memory-log-world.js'
 
@@ -98,5 +99,39 @@ describe('log/reader > read-ahead with the default configuration', () => {
     assert.deepEqual(ahead.map((r) => r.txid), Array.from({length: ahead.length}, (_, i) => i + 2))
     await reader.close()
     await writer.close()
+  })
+
+  it('entries of ~1 MB: no read request asks for more than PREFETCH_BYTES_MAX, however far the window grew', async (t) => {
+    // Full entries of one record each, no control entries between them (one flush at the end): a reader
+    // that keeps reading grows its window to 32 entries, 32 MB if one request filled it.
+    const w = world({writerOutputBufferBytes: 1 << 20, immediateFlushEnabled: false, periodicFlushIntervalMs: 0})
+    const dlm = await w.open()
+    await w.store.createLog('stream-0')
+    const writer = await dlm.openAsyncLogWriter()
+    const ENTRY_BYTES = 1_000_000
+    const RECORDS = 80
+    const pending = writer.writeBulk(Array.from({length: RECORDS}, (_, i) => ({txid: i + 1, payload: Buffer.alloc(ENTRY_BYTES, i)})))
+    await writer.flush()
+    await pending
+    // The payload bytes each read request brought back.
+    const requestBytes: number[] = []
+    const open = w.ledgers.openLedgerNoRecovery.bind(w.ledgers)
+    w.ledgers.openLedgerNoRecovery = async (id) => {
+      const h = await open(id)
+      const read = h.readEntries.bind(h)
+      h.readEntries = async (first, last) => {
+        const entries = await read(first, last)
+        requestBytes.push(entries.reduce((n, e) => n + e.payload.length, 0))
+        return entries
+      }
+      return h
+    }
+    const reader = await (await w.open('reader')).getAsyncLogReader(DLSN.InitialDLSN)
+    t.after(() => reader.close())
+    t.after(() => writer.close())
+    const got = await readAll(reader, RECORDS)
+    assert.deepEqual(got.txids, Array.from({length: RECORDS}, (_, i) => i + 1))
+    assert.ok(requestBytes.length > 0)
+    for (const bytes of requestBytes) assert.ok(bytes <= PREFETCH_BYTES_MAX, `a request of ${bytes} bytes (all: ${requestBytes.join(', ')})`)
   })
 })

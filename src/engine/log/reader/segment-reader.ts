@@ -33,6 +33,7 @@ import type {DistributedLogConfig} from '../config.js'
 import type {DLSN} from '../dlsn.js'
 import {LogReadError, ReadCancelledError} from '../errors.js'
 import {decodeEntry} from '../record/enveloped-entry.js'
+import {MAX_LOGRECORDSET_SIZE} from '../record/log-record.js'
 import type {LogRecordWithDLSN, LogSegmentMetadata} from '../types.js'
 
 export type SegmentReaderConfig = Pick<
@@ -42,8 +43,9 @@ export type SegmentReaderConfig = Pick<
 
 /**
  * Bytes of entry payloads a segment reader holds decoded, whatever the configuration says: with
- * maxPrefetchEntriesPerLogSegment (entries), the bound on its memory. One request may overshoot it by
- * the entries of that request.
+ * maxPrefetchEntriesPerLogSegment (entries), the bound on its memory. A request asks for no more entries
+ * than the bytes left hold at the size of the largest recent entry (at least one entry), so it overshoots
+ * only when entries grow.
  */
 export const PREFETCH_BYTES_MAX = 8 * 1024 * 1024
 
@@ -91,6 +93,12 @@ export class LogSegmentEntryReader {
    */
   private window: number
   private consumedSinceGrowth = 0
+  /**
+   * Payload bytes of the largest recent entry (halved at each read that found only smaller ones): what a
+   * request expects each entry to cost against PREFETCH_BYTES_MAX. Before any read, an entry's largest
+   * size: a window of 32 entries of 1 MiB would otherwise be read at once.
+   */
+  private entryBytesEstimate = MAX_LOGRECORDSET_SIZE
   private readonly waiters: Waiter[] = []
   private fetching = false
   private ended = false
@@ -237,7 +245,8 @@ export class LogSegmentEntryReader {
     if (this.nextEntryId <= bound) {
       // One request for what is readable, up to the room left in the window (the handle reads its
       // entries from the bookies in parallel): a reader behind the writer catches up in few round trips.
-      const count = Math.min(bound - this.nextEntryId + 1, this.window - this.cache.length)
+      const bytesRoom = Math.max(1, Math.floor((PREFETCH_BYTES_MAX - this.cachedBytes) / Math.max(1, this.entryBytesEstimate)))
+      const count = Math.min(bound - this.nextEntryId + 1, this.window - this.cache.length, bytesRoom)
       void this.readRange(this.nextEntryId, this.nextEntryId + count - 1)
     } else {
       void this.longPoll(this.nextEntryId)
@@ -273,6 +282,7 @@ export class LogSegmentEntryReader {
     }
     this.fetching = false
     if (this.closed) return
+    this.noteEntrySizes(entries)
     for (const entry of entries) {
       if (!this.accept(entry)) return
     }
@@ -302,6 +312,7 @@ export class LogSegmentEntryReader {
     this.fetching = false
     if (this.closed) return
     if (result.entry && result.entry.entryId === entryId) {
+      this.noteEntrySizes([result.entry])
       if (!this.accept(result.entry)) return
       this.serve()
     } else if (result.lac <= lacBefore && !this.handle.isClosed) {
@@ -322,6 +333,12 @@ export class LogSegmentEntryReader {
       this.pump()
     }, ms)
     this.pauseTimer.unref()
+  }
+
+  private noteEntrySizes(entries: readonly LedgerEntry[]): void {
+    let largest = 0
+    for (const e of entries) largest = Math.max(largest, e.payload.length)
+    this.entryBytesEstimate = Math.max(largest, this.entryBytesEstimate >> 1)
   }
 
   /** Decodes one entry into the cache; false (reader in error) on an undecodable entry. */
