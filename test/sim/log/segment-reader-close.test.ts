@@ -54,3 +54,47 @@ test('segment reader - a ledger closed below the LAC its read began on: entries 
     assert.deepEqual(got, [0, 1, 2, 3, 4], `seed ${seed}`)
   }
 })
+
+test('segment reader - a long poll pending on its handle when the segment completes with a reopened handle: the reader goes on with the new handle', async () => {
+  for (let seed = SEED_BASE; seed < SEED_BASE + SEEDS; seed++) {
+    const sim = ledgerSim({seed, latencyMs: {min: 5, max: 20}})
+    const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
+    const m = md.value
+    let length = 0
+    // Five entries on every replica; the bookies' LAC is 3, so the reader tails entry 4 with a long poll.
+    for (let e = 0; e < 5; e++) {
+      const b = new EnvelopedEntryBuilder('none')
+      b.addRecord(0, 0, e + 1, Buffer.from(`rec${e}`))
+      const payload = b.build()
+      length += payload.length
+      const entry = encodeEntry({ledgerId: m.ledgerId, entryId: e, lac: e - 1, length, payload})
+      for (let i = 0; i < m.writeQuorumSize; i++) sim.cluster.put(m.ensembles[0]!.bookies[(e + i) % 3]!, entry, m.password)
+    }
+    const h = new LedgerReadHandle(sim.ctx, md)
+    const reader = new LogSegmentEntryReader({
+      handle: h,
+      segment: {logSegmentSequenceNo: 1, startSequenceId: 0, inprogress: true, lastEntryId: -1},
+      config: {...DL_CONFIG_DEFAULTS, readLACLongPollTimeoutMs: 60_000},
+      clock: sim.cluster.clock,
+    })
+    const got: number[] = []
+    while (got.length < 4) {
+      const batch = await sim.cluster.run(reader.readNext())
+      assert.notEqual(batch, null, `seed ${seed}`)
+      for (const r of batch!) got.push(r.dlsn.entryId)
+    }
+    // Caught up at the LAC: the next read waits on a long poll of the old handle. The segment then
+    // completes at 4 and the log layer hands over a handle opened on the closed ledger (whose own
+    // metadata the old handle has not heard of yet): closing the old handle ends its long poll.
+    const pending = reader.readNext()
+    pending.catch(() => {})
+    await sim.cluster.run(new Promise<void>((r) => sim.cluster.clock.setTimeout(() => r(), 50)))
+    const closedMd = {value: {...m, state: 'CLOSED' as const, lastEntryId: 4, length}, version: md.version}
+    reader.markCompleted(4, new LedgerReadHandle(sim.ctx, closedMd))
+    for (let batch = await sim.cluster.run(pending); batch !== null; batch = await sim.cluster.run(reader.readNext())) {
+      for (const r of batch) got.push(r.dlsn.entryId)
+    }
+    await reader.close()
+    assert.deepEqual(got, [0, 1, 2, 3, 4], `seed ${seed}`)
+  }
+})

@@ -19,8 +19,9 @@
  *   resolves `null`. The log reader calls `markCompleted(lastEntryId)` when the segment's metadata turns
  *   completed while this reader tails it.
  * - Failures: a retriable ledger read error is retried a bounded number of times with backoff; after that,
- *   or on an undecodable entry, the reader is in error and every read rejects with it. close() rejects
- *   pending reads with ReadCancelledError.
+ *   or on an undecodable entry, the reader is in error and every read rejects with it. A read or long
+ *   poll that fails because markCompleted replaced (and closed) its handle is simply issued again on the
+ *   new one. close() rejects pending reads with ReadCancelledError.
  *
  * Also here: positioning helpers over a segment (first record with txid >= T, by binary search over
  * entries).
@@ -256,11 +257,18 @@ export class LogSegmentEntryReader {
   private async readRange(first: number, last: number): Promise<void> {
     let entries: LedgerEntry[] | undefined
     for (let attempt = 1; entries === undefined; attempt++) {
+      const handle = this.handle
       try {
         this.statsValue.readRequests++
-        entries = await this.handle.readEntries(first, last)
+        entries = await handle.readEntries(first, last)
       } catch (e) {
         if (this.closed) return
+        // Read on a handle markCompleted has since replaced (and closed): read again on the new one.
+        if (handle !== this.handle) {
+          this.fetching = false
+          this.pump()
+          return
+        }
         if (!(e instanceof DlogError && e.retriable) || attempt >= READ_ATTEMPTS_MAX) {
           this.fetching = false
           this.fail(e)
@@ -292,14 +300,20 @@ export class LogSegmentEntryReader {
 
   private async longPoll(entryId: number): Promise<void> {
     const startedMs = this.clock.monotonicMs()
-    const lacBefore = this.handle.lastAddConfirmed
+    const handle = this.handle
+    const lacBefore = handle.lastAddConfirmed
     let result: {lac: number; entry?: LedgerEntry}
     try {
       this.statsValue.longPolls++
-      result = await this.handle.readLastAddConfirmedAndEntry(entryId, this.config.readLACLongPollTimeoutMs)
+      result = await handle.readLastAddConfirmedAndEntry(entryId, this.config.readLACLongPollTimeoutMs)
     } catch (e) {
       this.fetching = false
       if (this.closed) return
+      // markCompleted replaced the handle (closing this one ends its poll): go on with the new one.
+      if (handle !== this.handle) {
+        this.pump()
+        return
+      }
       if (e instanceof DlogError && e.retriable) {
         // A failed poll is retried after a pause rather than at once.
         this.statsValue.retries++
