@@ -16,22 +16,28 @@ import {closeSimLedger, createSimLedger, ledgerSim} from '../../helpers/ledger-s
 const SEEDS = Number(process.env.SEEDS ?? 20)
 const SEED_BASE = Number(process.env.SEED ?? 1)
 
+/** A simulated ledger whose `count` entries (one record each) are on every replica; the bookies' LAC is count - 2. */
+async function ledgerWithEntries(seed: number, count: number) {
+  const sim = ledgerSim({seed, latencyMs: {min: 5, max: 20}})
+  const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
+  const m = md.value
+  let length = 0
+  for (let e = 0; e < count; e++) {
+    const b = new EnvelopedEntryBuilder('none')
+    b.addRecord(0, 0, e + 1, Buffer.from(`rec${e}`))
+    const payload = b.build()
+    length += payload.length
+    const entry = encodeEntry({ledgerId: m.ledgerId, entryId: e, lac: e - 1, length, payload})
+    for (let i = 0; i < m.writeQuorumSize; i++) sim.cluster.put(m.ensembles[0]!.bookies[(e + i) % 3]!, entry, m.password)
+  }
+  return {sim, md, m, length}
+}
+
 test('segment reader - a ledger closed below the LAC its read began on: entries up to the end, then the segment ends', async () => {
   console.log(`seeds ${SEED_BASE}..${SEED_BASE + SEEDS - 1} (SEED=n SEEDS=1 replays one)`)
   for (let seed = SEED_BASE; seed < SEED_BASE + SEEDS; seed++) {
-    const sim = ledgerSim({seed, latencyMs: {min: 5, max: 20}})
-    const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
-    const m = md.value
-    let length = 0
     // Ten entries on every replica; the bookies' LAC (from the last entry's piggyback) is 8.
-    for (let e = 0; e < 10; e++) {
-      const b = new EnvelopedEntryBuilder('none')
-      b.addRecord(0, 0, e + 1, Buffer.from(`rec${e}`))
-      const payload = b.build()
-      length += payload.length
-      const entry = encodeEntry({ledgerId: m.ledgerId, entryId: e, lac: e - 1, length, payload})
-      for (let i = 0; i < m.writeQuorumSize; i++) sim.cluster.put(m.ensembles[0]!.bookies[(e + i) % 3]!, entry, m.password)
-    }
+    const {sim, md, m} = await ledgerWithEntries(seed, 10)
     const h = new LedgerReadHandle(sim.ctx, md)
     assert.equal(await sim.cluster.run(h.readLastAddConfirmed()), 8, `seed ${seed}`)
     const reader = new LogSegmentEntryReader({
@@ -57,19 +63,8 @@ test('segment reader - a ledger closed below the LAC its read began on: entries 
 
 test('segment reader - a long poll pending on its handle when the segment completes with a reopened handle: the reader goes on with the new handle', async () => {
   for (let seed = SEED_BASE; seed < SEED_BASE + SEEDS; seed++) {
-    const sim = ledgerSim({seed, latencyMs: {min: 5, max: 20}})
-    const md = await createSimLedger(sim.store, sim.cluster.bookieIds)
-    const m = md.value
-    let length = 0
     // Five entries on every replica; the bookies' LAC is 3, so the reader tails entry 4 with a long poll.
-    for (let e = 0; e < 5; e++) {
-      const b = new EnvelopedEntryBuilder('none')
-      b.addRecord(0, 0, e + 1, Buffer.from(`rec${e}`))
-      const payload = b.build()
-      length += payload.length
-      const entry = encodeEntry({ledgerId: m.ledgerId, entryId: e, lac: e - 1, length, payload})
-      for (let i = 0; i < m.writeQuorumSize; i++) sim.cluster.put(m.ensembles[0]!.bookies[(e + i) % 3]!, entry, m.password)
-    }
+    const {sim, md, m, length} = await ledgerWithEntries(seed, 5)
     const h = new LedgerReadHandle(sim.ctx, md)
     const reader = new LogSegmentEntryReader({
       handle: h,
