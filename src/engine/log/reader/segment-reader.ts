@@ -89,8 +89,9 @@ export class LogSegmentEntryReader {
    * The read-ahead window: entries cached plus being read. It starts at numPrefetchEntriesPerLogSegment
    * and doubles, up to maxPrefetchEntriesPerLogSegment, each time the consumer has taken half a window
    * (sequential read-ahead). A fixed window of 4 entries meant one round trip per 4 entries, which cannot
-   * follow a writer of ~1,300 entries/s once a round trip takes 3 ms; a reader nobody reads from keeps
-   * the initial window.
+   * follow a writer of ~1,300 entries/s once a round trip takes 3 ms. The consumer is the log reader,
+   * which itself queues up to readAheadMaxRecords entries, so even an application that stops reading
+   * widens the window that far (16 entries with the defaults) before everything stops.
    */
   private window: number
   private consumedSinceGrowth = 0
