@@ -290,11 +290,13 @@ async function startZooKeeper(): Promise<{connectString: string; close(): Promis
 }
 
 /**
- * The bookie child: the built CLI (`dlog bookie --conf`, compiled dist/ as users run it) when it is
- * there, else this file in child mode through tsx (slower: tsx wraps every closure it creates).
+ * A bookie child process from a conf file, as the log, ledger and bookie benches start them: the built
+ * CLI (`dlog bookie --conf`, compiled dist/ as users run it) when it is there, else this file in child
+ * mode through tsx (slower: tsx wraps every closure it creates; BENCH_TSX=1 forces it).
+ * BOOKIE_NODE_ARGS adds node flags (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; NODE_OPTIONS refuses
+ * --cpu-prof). Resolves once the bookie says it serves, with its id, port and stats port (0: none).
  */
-function startChild(conf: string): Promise<{child: ChildProcess; port: number; statsPort: number; via: string}> {
-  // BOOKIE_NODE_ARGS: extra node flags for the bookie child (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+export function startBookieChild(conf: string): Promise<{child: ChildProcess; id: string; port: number; statsPort: number; via: string}> {
   const nodeArgs = (process.env.BOOKIE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
   const cli = join(repoRoot, 'bin', 'run.js')
   const built = existsSync(join(repoRoot, 'dist', 'commands', 'bookie.js')) && process.env.BENCH_TSX !== '1'
@@ -307,10 +309,13 @@ function startChild(conf: string): Promise<{child: ChildProcess; port: number; s
     let out = ''
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d
-      const m = /^READY (\d+) (\d+)$/m.exec(out) ?? /^Bookie \S+:(\d+) is running .*stats on http:\/\/[^:]+:(\d+)\)/m.exec(out)
-      if (m) resolve({child, port: Number(m[1]), statsPort: Number(m[2]), via: built ? 'dist (dlog bookie)' : 'tsx'})
+      const ready = /^READY (\S+:(\d+)) (\d+)$/m.exec(out) ?? /^Bookie (\S+:(\d+)) is running \([^)]*?(?:, stats on http:\/\/[^:]+:(\d+))?\)/m.exec(out)
+      if (ready) {
+        const via = built ? 'dist (dlog bookie)' : 'tsx'
+        resolve({child, id: ready[1] as string, port: Number(ready[2]), statsPort: Number(ready[3] ?? 0), via})
+      }
     })
-    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}`)))
+    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}: ${out}`)))
   })
 }
 
@@ -342,7 +347,7 @@ export async function run(opts: {secs?: number; warmupMs?: number; conc?: number
         '',
       ].join('\n'),
     )
-    const started = await startChild(conf)
+    const started = await startBookieChild(conf)
     child = started.child
     const rows: BookieBenchRow[] = []
     let ledgerId = 1
@@ -384,11 +389,11 @@ export function formatResult(r: BookieBenchResult): string {
   return lines.join('\n')
 }
 
-/** Child mode: run one bookie from a conf, print READY <port> <statsPort>, stop on SIGTERM. */
+/** Child mode: run one bookie from a conf, print READY <bookie id host:port> <statsPort>, stop on SIGTERM. */
 async function child(conf: string): Promise<void> {
   const {config} = loadBookieConfig(conf)
   const service = await BookieService.start({config})
-  process.stdout.write(`READY ${service.port} ${service.stats?.port ?? 0}\n`)
+  process.stdout.write(`READY ${service.bookieId} ${service.stats?.port ?? 0}\n`)
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()))
   await service.close()
 }

@@ -33,6 +33,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {metaformat} from '../src/engine/bookie/admin.js'
+import {startBookieChild} from './bookie.js'
 import {LedgerClient} from '../src/engine/ledger/ledger-client.js'
 import {ZKClient} from '../src/engine/zookeeper/client/zk-client.js'
 
@@ -123,22 +124,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
   await exited
   clearTimeout(timer)
-}
-
-function startBookie(conf: string): Promise<{child: ChildProcess; id: string}> {
-  // BOOKIE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the bookies; NODE_OPTIONS refuses --cpu-prof.
-  const nodeArgs = (process.env.BOOKIE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
-  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin', 'run.js'), 'bookie', '--conf', conf], {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
-  child.stderr?.resume()
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      const m = /Bookie (\S+:\d+) is running/.exec(out)
-      if (m) resolve({child, id: m[1] as string})
-    })
-    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}: ${out}`)))
-  })
 }
 
 type DriveResult = Omit<LedgerBenchRow, 'system' | 'entryBytes' | 'outstanding'>
@@ -233,7 +218,7 @@ async function runDlog(sizes: number[], conc: number[], secs: number, warmupMs: 
         ].join('\n'),
       )
     }
-    for (let i = 0; i < 3; i++) children.push((await startBookie(join(dir, `bookie${i}.conf`))).child)
+    for (let i = 0; i < 3; i++) children.push((await startBookieChild(join(dir, `bookie${i}.conf`))).child)
     // The transport's request bound follows addEntryTimeoutMs (30 s), as before.
     client = await LedgerClient.connect({zk, ledgersRootPath: ROOT, config: {addEntryTimeoutMs: 30_000}})
     const {placement} = client.ctx

@@ -32,6 +32,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {metaformat} from '../src/engine/bookie/admin.js'
+import {startBookieChild} from './bookie.js'
 import {systemClock} from '../src/engine/common/clock.js'
 import {silentLogger} from '../src/engine/common/logger.js'
 import type {DistributedLogConfig} from '../src/engine/log/config.js'
@@ -77,29 +78,6 @@ function pct(sorted: Float64Array, p: number): number {
 function stats(samples: number[]): LatencyStats {
   const s = Float64Array.from(samples).sort()
   return {p50Ms: pct(s, 50), p99Ms: pct(s, 99)}
-}
-
-/**
- * A bookie child: the built CLI (`dlog bookie --conf`, dist/ as users run it) when it is there, else
- * bench/bookie.ts in child mode through tsx (slower: tsx wraps every closure it creates, BENCH_TSX=1
- * forces it). BOOKIE_NODE_ARGS adds node flags (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
- */
-function startBookie(conf: string): Promise<ChildProcess> {
-  const nodeArgs = (process.env.BOOKIE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
-  const built = existsSync(join(repoRoot, 'dist', 'commands', 'bookie.js')) && process.env.BENCH_TSX !== '1'
-  const args = built
-    ? [...nodeArgs, join(repoRoot, 'bin', 'run.js'), 'bookie', '--conf', conf]
-    : [...nodeArgs, '--import', 'tsx', join(repoRoot, 'bench', 'bookie.ts'), '--child', conf]
-  const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot})
-  child.stderr!.resume()
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      if (/^READY \d+ \d+$/m.test(out) || /Bookie \S+:\d+ is running/.test(out)) resolve(child)
-    })
-    child.once('exit', (code) => reject(new Error(`bookie child exited with ${code}: ${out}`)))
-  })
 }
 
 async function openBenchLog(ns: Namespace, name: string, conf: Partial<DistributedLogConfig>): Promise<LogManager> {
@@ -507,7 +485,7 @@ async function runPhases(): Promise<PhaseResults> {
         conf,
         [`zkServers=${zkServers}`, 'zkLedgersRootPath=/ledgers', 'bookiePort=0', 'codahaleStatsHttpPort=0', `journalDirectory=${join(dir, `b${i}`, 'journal')}`, `ledgerDirectories=${join(dir, `b${i}`, 'ledgers')}`, ''].join('\n'),
       )
-      bookies.push(await startBookie(conf))
+      bookies.push((await startBookieChild(conf)).child)
     }
     ns = await NamespaceBuilder.newBuilder()
       .uri(`distributedlog://${zkServers}${NS_PATH}`)
