@@ -9,8 +9,13 @@
  * - A fence is set in memory at once (later adds are refused), journaled, and answered when durable.
  *   The fence record follows every add admitted before it in the same journal, and journal completions
  *   are applied in order, so when the fence resolves those adds are readable: recovery sees them.
- * - The LAC of a ledger is the max of the lac fields of its entries and of explicit LAC writes. Long-poll
- *   reads park (bounded) until the LAC reaches the wanted entry or their timer (injected Clock) fires.
+ * - The LAC of a ledger is the max of the lac fields of its entries and of explicit LAC writes. An add's
+ *   lac field counts from the moment the add is accepted, before its own journal record is durable (as in
+ *   BookKeeper): it speaks of earlier entries, which the writer saw acknowledged by an ack quorum, so it
+ *   is true whatever becomes of the add carrying it, and a tailing reader does not wait for a second
+ *   fsync. Entries themselves are readable only once journaled and applied.
+ * - Long-poll reads park (bounded) until the LAC reaches the wanted entry and, when that entry is on its
+ *   way through this bookie's journal, until it is applied; or until their timer (injected Clock) fires.
  * - Read-only: forced by option/admin, or automatic when every ledger dir is past the usage threshold
  *   (checked periodically) or a journal/flush write fails (ENOSPC, EIO). Acknowledged entries stay
  *   readable: they are in the journal and the cache until a flush succeeds. Listeners hear each change
@@ -80,6 +85,11 @@ export interface BookieStats {
 }
 
 const LONG_POLL_TIMEOUT_MS_MAX = 10 * 60_000
+
+/** The entry was accepted by this bookie but is not applied yet (it is in the journal's queue). */
+function awaitsApply(state: LedgerState, entryId: number): boolean {
+  return entryId > state.lastEntryId && entryId <= state.receivedEntryId
+}
 
 function bad(message: string): BookieError {
   return new BookieError(BookieStatus.BAD_REQUEST, message)
@@ -329,8 +339,12 @@ export class Bookie implements BookieCore {
           this.adds++
           done.addDone()
         },
-        (e: unknown) => done.addFailed(e),
+        (e: unknown) => {
+          this.wakeLongPolls(state, true)
+          done.addFailed(e)
+        },
       )
+      this.received(state, entryId, lac)
       return
     }
     const add = new JournalAdd(this, state, j, entryId, lac, entry, done)
@@ -341,6 +355,21 @@ export class Bookie implements BookieCore {
       this.settled()
       this.storage.unadmit(entry.length)
       throw this.journalFailed(e)
+    }
+    this.received(state, entryId, lac)
+  }
+
+  /**
+   * An add is on its way to the journal: its lac field counts now (see the module comment). Polls for
+   * entries up to the LAC that this bookie holds are answered; those whose entry is still in the journal
+   * wait for it to be applied.
+   */
+  private received(state: LedgerState, entryId: number, lac: number): void {
+    if (entryId > state.receivedEntryId) state.receivedEntryId = entryId
+    if (lac > state.lac) {
+      // Persisted with the ledger's next flush like any LAC: a true statement even if this add is lost.
+      state.lac = lac
+      this.wakeLongPolls(state)
     }
   }
 
@@ -356,6 +385,8 @@ export class Bookie implements BookieCore {
   addLost(add: JournalAdd, error: unknown): void {
     this.settled()
     this.storage.unadmit(add.entry.length)
+    // Polls waiting for this entry to be applied get what this bookie has (the reader reads elsewhere).
+    this.wakeLongPolls(add.state, true)
     add.done.addFailed(this.journalFailed(error))
   }
 
@@ -381,8 +412,9 @@ export class Bookie implements BookieCore {
     if (!Number.isFinite(req.timeoutMs) || req.timeoutMs < 0 || req.timeoutMs > LONG_POLL_TIMEOUT_MS_MAX) {
       throw bad(`long-poll timeout ${req.timeoutMs} ms is outside [0, ${LONG_POLL_TIMEOUT_MS_MAX}]`)
     }
-    const lac = this.storage.ledgers.get(req.ledgerId)?.lac ?? LAC_NONE
-    if (lac >= req.entryId) return this.longPollAnswer(req.ledgerId, req.entryId)
+    const state = this.storage.ledgers.get(req.ledgerId)
+    const lac = state?.lac ?? LAC_NONE
+    if (state && lac >= req.entryId && !awaitsApply(state, req.entryId)) return this.longPollAnswer(req.ledgerId, req.entryId)
     if (req.timeoutMs === 0) return {lac}
     if (this.longPollCount >= this.options.longPollWaitersMax) {
       throw new BookieError(BookieStatus.TOO_MANY_REQUESTS, `${this.longPollCount} long-poll reads are already waiting`)
@@ -636,11 +668,11 @@ export class Bookie implements BookieCore {
     }
     this.storage.putEntry(state.ledgerId, entryId, entry, reserved)
     if (entryId > state.lastEntryId) state.lastEntryId = entryId
+    if (entryId > state.receivedEntryId) state.receivedEntryId = entryId
     this.storage.markDirty(state)
-    if (lac > state.lac) {
-      state.lac = lac
-      this.wakeLongPolls(state)
-    }
+    if (lac > state.lac) state.lac = lac
+    // The LAC usually moved when the next add arrived; the polls for this entry waited for it to land.
+    this.wakeLongPolls(state)
   }
 
   private applyLac(state: LedgerState, lac: number): void {
@@ -666,11 +698,12 @@ export class Bookie implements BookieCore {
     return entry ? {lac, entry} : {lac}
   }
 
-  private wakeLongPolls(state: LedgerState): void {
+  /** Answers the polls the LAC covers, except those whose entry is still in the journal (unless `all`). */
+  private wakeLongPolls(state: LedgerState, all = false): void {
     const list = this.longPolls.get(state.ledgerId)
     if (!list) return
     for (const p of [...list]) {
-      if (p.entryId > state.lac) continue
+      if (p.entryId > state.lac || (!all && awaitsApply(state, p.entryId))) continue
       this.removeLongPoll(p)
       this.longPollAnswer(p.ledgerId, p.entryId).then(p.resolve, p.reject)
     }

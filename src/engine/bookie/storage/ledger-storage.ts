@@ -42,6 +42,11 @@ export interface LedgerState {
   lac: number
   /** Highest entry id stored; -1 when none. */
   lastEntryId: number
+  /**
+   * Highest entry id accepted for journaling, stored or still on its way to the journal (in memory
+   * only; lastEntryId after a restart). A long poll whose entry is between the two waits for it.
+   */
+  receivedEntryId: number
   dirty: boolean
 }
 
@@ -164,7 +169,7 @@ export class LedgerStorage {
       await logs.load()
       const s = new LedgerStorage(opts, index, logs, await index.loadCheckpoints(), await index.loadLogMetas())
       for (const [ledgerId, m] of await index.loadLedgerMetas()) {
-        s.ledgers.set(ledgerId, {ledgerId, masterKey: m.masterKey, fenced: m.fenced, lac: m.lac, lastEntryId: m.lastEntryId, dirty: false})
+        s.ledgers.set(ledgerId, {ledgerId, masterKey: m.masterKey, fenced: m.fenced, lac: m.lac, lastEntryId: m.lastEntryId, receivedEntryId: m.lastEntryId, dirty: false})
       }
       // A log without metadata holds no indexed entry (metadata commits with the index): a flush that
       // crashed or failed, or a compacted log whose unlink did not happen. Its space is reclaimed now.
@@ -190,7 +195,7 @@ export class LedgerStorage {
   ensureLedger(ledgerId: number): LedgerState {
     let s = this.ledgers.get(ledgerId)
     if (!s) {
-      s = {ledgerId, masterKey: undefined, fenced: false, lac: -1, lastEntryId: -1, dirty: false}
+      s = {ledgerId, masterKey: undefined, fenced: false, lac: -1, lastEntryId: -1, receivedEntryId: -1, dirty: false}
       this.ledgers.set(ledgerId, s)
     }
     return s

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {BookieError, BookieStatus} from '../../../../src/engine/protocol/bookie/codes.js'
+import {type WalFileOps, nodeFileOps} from '../../../../src/engine/common/wal/file-ops.js'
+import {openWal} from '../../../../src/engine/common/wal/wal.js'
 import {freshDirs} from '../../../helpers/tmp.js'
 import {KEY, addAll, makeEntry, openTestBookie} from './helpers.js'
 
@@ -91,4 +93,59 @@ test('bookie long poll - the number of parked polls is bounded', async (t) => {
   const rs = await Promise.all(polls)
   assert.deepEqual(rs.map((r) => r.lac), [2, 2, 2])
   assert.deepEqual(rs[2]?.entry, makeEntry(6, 2))
+})
+
+/** Journal file ops whose fdatasync can be held: adds accepted meanwhile stay in the journal, unacknowledged. */
+function heldSyncs(): {ops: WalFileOps; hold: () => void; release: () => void} {
+  let held: Array<() => void> | undefined
+  return {
+    ops: {
+      ...nodeFileOps,
+      fdatasync: async (fd) => {
+        if (held) await new Promise<void>((r) => held?.push(r))
+        return nodeFileOps.fdatasync(fd)
+      },
+    },
+    hold: () => {
+      held = []
+    },
+    release: () => {
+      const waiting = held ?? []
+      held = undefined
+      for (const r of waiting) r()
+    },
+  }
+}
+
+test('bookie long poll - an add’s LAC wakes a poll before that add is durable; a poll for an entry still in the journal waits for it', async (t) => {
+  const syncs = heldSyncs()
+  const {bookie} = await openTestBookie(fresh(), {openWal: (o) => openWal({...o, fileOps: syncs.ops})})
+  t.after(() => bookie.close())
+  await addAll(bookie, 7, 0, 3) // entries 0..2 durable, lac 1
+  const poll2 = bookie.longPollRead({ledgerId: 7, entryId: 2, timeoutMs: 60_000})
+  syncs.hold()
+  let acked3 = false
+  const add3 = bookie.addEntry({entry: makeEntry(7, 3), masterKey: KEY, recovery: false}).then(() => (acked3 = true))
+  // Entry 3 carries lac 2: the poll for entry 2 is answered with it while entry 3 waits for its fsync.
+  const r2 = await poll2
+  assert.equal(r2.lac, 2)
+  assert.deepEqual(r2.entry, makeEntry(7, 2))
+  assert.equal(acked3, false)
+  // Entry 4 carries lac 3, but entry 3 is not durable here yet: its poll waits for it, not answering without the entry.
+  const add4 = bookie.addEntry({entry: makeEntry(7, 4), masterKey: KEY, recovery: false})
+  let settled3 = false
+  const poll3 = bookie.longPollRead({ledgerId: 7, entryId: 3, timeoutMs: 60_000}).then((r) => {
+    settled3 = true
+    return r
+  })
+  await new Promise((r) => setImmediate(r))
+  assert.equal(await bookie.readLac(7), 3)
+  assert.equal(settled3, false)
+  assert.equal(bookie.stats().longPolls, 1)
+  syncs.release()
+  const r3 = await poll3
+  assert.equal(r3.lac, 3)
+  assert.deepEqual(r3.entry, makeEntry(7, 3))
+  await Promise.all([add3, add4])
+  assert.equal(acked3, true)
 })
