@@ -19,8 +19,12 @@
  *   PHASES=throughput|tail|immediate (comma list) runs some phases; TAIL_RATE fixes the tail phase's rate,
  *   TAIL_IMMEDIATE=0 (tail log without immediate flush), TAIL_FLUSH_MS (its periodic flush, default 1),
  *   READ_AHEAD_RECORDS, READ_AHEAD_BATCH, PREFETCH;
- *   TAIL_READER=inline reads in the writer's process; DIAG=1 prints the writer's event-loop delay and GC
- *   pauses during the tail phase; WRITER_NODE_ARGS adds node flags to the writer and reader processes;
+ *   TAIL_WARMUP_MS (default 5000): the tail phase's unmeasured start at its rate, which the freshly started
+ *   reader process needs (at a few thousand records/s V8 takes seconds to optimise the read path; a
+ *   tailing reader runs for hours); TAIL_DUMP=FILE writes each record's send offset, latency and entry id
+ *   (FILE.ack: the sampled acks);
+ *   TAIL_READER=inline reads in the writer's process; DIAG=1 prints the writer's and the reader's
+ *   event-loop delay and GC pauses during the tail phase; WRITER_NODE_ARGS adds node flags to the writer and reader processes;
  *   BOOKIE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bookies; WRITER_SEMI_SPACE_MB=0
  *   runs the phases in this process (then `node --cpu-prof --import tsx bench/run.ts log` profiles the writer).
  */
@@ -244,6 +248,8 @@ async function startTailReader(ns: Namespace, uri: string, logName: string, conf
 
 function inlineTailReader(dlm: LogManager): TailReaderHandle {
   const lat: number[] = []
+  // Read once: process.env is a slow interceptor, and this loop runs per record.
+  const dump: string[] | undefined = process.env.TAIL_DUMP ? [] : undefined
   // No window yet (it may reach a reader process after the first records): count nothing, stop at nothing.
   let fromMs = Infinity
   let toMs = Infinity
@@ -259,7 +265,10 @@ function inlineTailReader(dlm: LogManager): TailReaderHandle {
       const now = monoMs()
       for (const r of batch) {
         const sentMs = r.payload.readDoubleLE(0)
-        if (sentMs >= fromMs && sentMs < toMs) lat.push(now - sentMs)
+        if (sentMs >= fromMs && sentMs < toMs) {
+          lat.push(now - sentMs)
+          if (dump) dump.push(`${(sentMs - fromMs).toFixed(2)} ${(now - sentMs).toFixed(2)} ${r.dlsn.entryId}`)
+        }
         if (sentMs >= toMs) sawEnd = true
       }
       if (sawEnd) reading = false
@@ -279,6 +288,7 @@ function inlineTailReader(dlm: LogManager): TailReaderHandle {
       reading = false
       await (await readerP).close()
       await loop
+      if (dump && process.env.TAIL_DUMP) writeFileSync(process.env.TAIL_DUMP, dump.join('\n'))
       return {records: lat.length, ...stats(lat), complete: sawEnd && error === undefined, ...(error === undefined ? {} : {error})}
     },
     abort() {
@@ -307,7 +317,9 @@ async function tailReaderMain(uri: string, logName: string, confJson: string): P
       process.stdin.once('end', resolve)
     })
     console.log('READY')
+    const diag = process.env.DIAG === '1' ? startDiag('reader') : undefined
     await ended
+    diag?.stop()
     console.log(JSON.stringify(await inline.finish()))
   } finally {
     await ns.close()
@@ -327,6 +339,7 @@ async function tailLatency(
     const writer = await dlm.openAsyncLogWriter()
     /** Write-to-ack latency of the same records: which half of the delivery time the writer side takes. */
     const ackLat: number[] = []
+    const ackDump: string[] | undefined = process.env.TAIL_DUMP ? [] : undefined
     const t0 = monoMs()
     const tMeasure = t0 + warmMs
     const tEnd = tMeasure + secs * 1000
@@ -336,7 +349,7 @@ async function tailLatency(
     let sent = 0
     /** Records stamped inside the window: the reader must get exactly these. */
     let windowSent = 0
-    const diag = process.env.DIAG === '1' ? startDiag() : undefined
+    const diag = process.env.DIAG === '1' ? startDiag('writer') : undefined
     while (monoMs() < tEnd) {
       const due = Math.floor(((monoMs() - t0) / 1000) * ratePerSec)
       // Payloads are carved from one slab per tick: a Buffer.alloc per record (its own zeroed backing
@@ -348,7 +361,13 @@ async function tailLatency(
       // CPU as a tenth of its write path; the write-to-ack latency is sampled on one record in ACK_SAMPLE.
       const sentMs = monoMs()
       const inWindow = sentMs >= tMeasure && sentMs < tEnd
-      const onAck = inWindow ? () => ackLat.push(monoMs() - sentMs) : undefined
+      const onAck = inWindow
+        ? () => {
+            const l = monoMs() - sentMs
+            ackLat.push(l)
+            ackDump?.push(`${(sentMs - tMeasure).toFixed(2)} ${l.toFixed(2)}`)
+          }
+        : undefined
       for (let i = 0; sent < due; i++) {
         const p = (slab as Buffer).subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES)
         p.writeDoubleLE(sentMs, 0)
@@ -361,6 +380,7 @@ async function tailLatency(
       await new Promise((r) => setTimeout(r, tickMs))
     }
     diag?.stop()
+    if (ackDump) writeFileSync(`${process.env.TAIL_DUMP}.ack`, ackDump.join('\n'))
     // One record stamped after the window tells the reader it has seen everything of the window.
     const last = Buffer.alloc(RECORD_BYTES)
     last.writeDoubleLE(monoMs(), 0)
@@ -378,8 +398,8 @@ async function tailLatency(
   }
 }
 
-/** DIAG=1: the writer process's event-loop delay and GC pauses during the tail phase (stderr). */
-function startDiag(): {stop: () => void} {
+/** DIAG=1: the writer's and the reader's event-loop delay and GC pauses during the tail phase (stderr). */
+function startDiag(who: string): {stop: () => void} {
   const h = monitorEventLoopDelay({resolution: 1})
   h.enable()
   const gc: number[] = []
@@ -399,7 +419,7 @@ function startDiag(): {stop: () => void} {
       gc.sort((a, b) => a - b)
       const ms = (ns: number): string => (ns / 1e6).toFixed(2)
       console.error(
-        `diag: event-loop delay p50 ${ms(h.percentile(50))} p99 ${ms(h.percentile(99))} max ${ms(h.max)} ms; ` +
+        `diag ${who}: event-loop delay p50 ${ms(h.percentile(50))} p99 ${ms(h.percentile(99))} max ${ms(h.max)} ms; ` +
           `gc ${gc.length} pauses, total ${gc.reduce((a, b) => a + b, 0).toFixed(1)} ms, p99 ${(gc[Math.floor(gc.length * 0.99)] ?? 0).toFixed(2)} max ${(gc.at(-1) ?? 0).toFixed(2)} ms; by kind (1 scavenge, 2 mark-compact, 4 incremental, 8 weak) ${[...gcByKind].map(([k, v]) => `${k}:${v.toFixed(0)}`).join(' ')}`,
       )
     },
@@ -520,7 +540,7 @@ async function runPhases(): Promise<PhaseResults> {
           await startTailReader(ns, `distributedlog://${zkServers}${NS_PATH}`, 'bench-tail', tailConf),
           tailRate,
           secs,
-          warmMs,
+          Number(process.env.TAIL_WARMUP_MS ?? 5000),
         )
       : {records: 0, sent: 0, latency: skipped.latency, ackLatency: skipped.latency}
     const imm = phases.has('immediate')
