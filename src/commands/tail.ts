@@ -84,6 +84,8 @@ reopened where it stood. Ctrl-C stops every reader and exits 0.`
     number: Flags.integer({char: 'n', min: 1, description: 'stop after this many records (in total)'}),
     json: Flags.boolean({description: 'one JSON object per record'}),
     base64: Flags.boolean({description: 'with --json: always encode payloads as base64'}),
+    // Hidden: the idle bound is a fixed operating choice; tests shorten it to reach the reopen path quickly.
+    'idle-error-ms': Flags.integer({hidden: true, min: 100, default: IDLE_ERROR_MS, description: 'reopen a reader idle this long while records exist (ms)'}),
   }
 
   private stopping = false
@@ -107,7 +109,7 @@ reopened where it stood. Ctrl-C stops every reader and exits 0.`
     }
     const coloured = process.stdout.isTTY === true && !json
 
-    const ns = await openNamespace(uri, {clientId: `dlog-tail/${process.pid}`, conf: {readerIdleErrorThresholdMs: IDLE_ERROR_MS}, warnings: true})
+    const ns = await openNamespace(uri, {clientId: `dlog-tail/${process.pid}`, conf: {readerIdleErrorThresholdMs: flags['idle-error-ms']}, warnings: true})
     const onSignal = (): void => void this.stopAll()
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
