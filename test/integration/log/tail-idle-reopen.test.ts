@@ -5,7 +5,9 @@
  * ZooKeeper server, TCP on port 0) whose cores hold every read while a test gate is shut, so writes go on
  * and a reader cannot read them. The tail (the built CLI, `npm run build` first) runs with the hidden
  * `--idle-error-ms` shortened from 60 s so the test takes seconds. Asserted on the data: every record
- * written is printed exactly once, in order, across the reopen, at the position the message names.
+ * written is printed exactly once, in order, across the reopen, at the position the message names; a
+ * reader that stays idle is reopened at most three times in a row, then the tail reports it and exits 1
+ * (it does not hang on readers whose reads never return).
  */
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
@@ -20,6 +22,8 @@ import {waitFor} from '../../helpers/wait-for.js'
 const STEP_MS = 60_000
 const IDLE_ERROR_MS = 1500
 const STREAM = 'idle-1'
+/** Reopens in a row the tail allows (tail.ts IDLE_REOPENS_MAX) before it gives up on a reader. */
+const IDLE_REOPENS_MAX = 3
 
 const BLOCK_RE = /^Received record (DLSN\{logSegmentSequenceNo=\d+, entryId=\d+, slotId=\d+\}) from stream (\S+)\n"""\n(.*)\n"""$/gm
 
@@ -84,16 +88,20 @@ describe('dlog tail reopens an idle reader', () => {
     await cluster?.close()
   })
 
-  const write = async (lines: string[]): Promise<void> => {
-    const r = await runCli(['console-writer', '-u', uri, STREAM], {env, input: lines.join('\n') + '\n', timeoutMs: STEP_MS})
+  const write = async (lines: string[], stream = STREAM): Promise<void> => {
+    const r = await runCli(['console-writer', '-u', uri, stream], {env, input: lines.join('\n') + '\n', timeoutMs: STEP_MS})
     assert.equal(r.code, 0, r.stderr)
   }
   const batch = (from: number, n: number): string[] => Array.from({length: n}, (_, i) => `record-${from + i}`)
+  const startTail = (stream: string): Proc => {
+    const p = startCli(['tail', '-u', uri, '--from', 'earliest', '--idle-error-ms', String(IDLE_ERROR_MS), stream], {env})
+    procs.push(p)
+    return p
+  }
 
   it('records written while reads stall: the reader is reported idle, reopened where it stood, and prints each record once, in order', async () => {
     await write(batch(1, 5))
-    const tail = startCli(['tail', '-u', uri, '--from', 'earliest', '--idle-error-ms', String(IDLE_ERROR_MS), STREAM], {env})
-    procs.push(tail)
+    const tail = startTail(STREAM)
     await waitFor(() => printed(tail.stdout()).length >= 5, {timeoutMs: STEP_MS, what: `the first five records:\n${tail.output()}`})
     const before = printed(tail.stdout())
     assert.deepEqual(
@@ -141,6 +149,40 @@ describe('dlog tail reopens an idle reader', () => {
     assert.deepEqual(
       printed(tail.stdout()).map((r) => r.payload),
       batch(1, 11),
+    )
+  })
+
+  it('a reader that stays idle is reopened a bounded number of times, then the tail reports it and exits 1', async () => {
+    const stream = 'idle-2'
+    await write(batch(1, 3), stream)
+    const tail = startTail(stream)
+    await waitFor(() => printed(tail.stdout()).length >= 3, {timeoutMs: STEP_MS, what: `the first three records:\n${tail.output()}`})
+    const stderrFrom = tail.stderr().length
+    gate.close()
+    try {
+      await write(batch(4, 3), stream)
+      // Each reopened reader stalls too (the reads stay held): after IDLE_REOPENS_MAX of them the tail stops.
+      await waitFor(() => tail.child.exitCode !== null, {timeoutMs: STEP_MS, what: `the tail to give up:\n${tail.output()}`})
+      assert.equal((await tail.exited).code, 1, tail.output())
+    } finally {
+      gate.open()
+    }
+    const messages = tail
+      .stderr()
+      .slice(stderrFrom)
+      .split('\n')
+      .filter((l) => /^(Reader on stream|Encountered error)/.test(l))
+    const lastDlsn = printed(tail.stdout())[2]?.dlsn ?? ''
+    const at = lastDlsn.replace(/slotId=(\d+)\}$/, (_, slot: string) => `slotId=${Number(slot) + 1}}`)
+    assert.equal(messages.length, IDLE_REOPENS_MAX + 1, tail.stderr())
+    for (const m of messages.slice(0, IDLE_REOPENS_MAX)) {
+      assert.match(m, /^Reader on stream idle-2 is idle for \d+ ms; reopening the reader of idle-2 at /)
+      assert.ok(m.endsWith(` at ${at}`), m)
+    }
+    assert.match(messages[IDLE_REOPENS_MAX] as string, /^Encountered error on reading records from stream idle-2: Reader on stream idle-2 is idle for \d+ ms$/)
+    assert.deepEqual(
+      printed(tail.stdout()).map((r) => r.payload),
+      batch(1, 3),
     )
   })
 })
