@@ -340,7 +340,7 @@ export class Bookie implements BookieCore {
           done.addDone()
         },
         (e: unknown) => {
-          this.wakeLongPolls(state, true)
+          this.inFlightLost(state)
           done.addFailed(e)
         },
       )
@@ -348,15 +348,21 @@ export class Bookie implements BookieCore {
       return
     }
     const add = new JournalAdd(this, state, j, entryId, lac, entry, done)
+    // Counted before the append: a WAL may settle the add within appendWaiting (an inline flush that
+    // fails), and what addLost undoes must already be there.
+    const receivedBefore = state.receivedEntryId
+    this.received(state, entryId, lac)
     this.inflight++
     try {
       wal.appendWaiting(entry, add, crc)
     } catch (e) {
       this.settled()
       this.storage.unadmit(entry.length)
+      // Refused: not on its way after all (its lac field stays counted: it is true all the same).
+      state.receivedEntryId = receivedBefore
+      this.wakeLongPolls(state)
       throw this.journalFailed(e)
     }
-    this.received(state, entryId, lac)
   }
 
   /**
@@ -385,9 +391,19 @@ export class Bookie implements BookieCore {
   addLost(add: JournalAdd, error: unknown): void {
     this.settled()
     this.storage.unadmit(add.entry.length)
-    // Polls waiting for this entry to be applied get what this bookie has (the reader reads elsewhere).
-    this.wakeLongPolls(add.state, true)
+    this.inFlightLost(add.state)
     add.done.addFailed(this.journalFailed(error))
+  }
+
+  /**
+   * An add left the journal without being applied: the journal is broken, so every add of the ledger
+   * still in it is lost too (on the promise path it may only have been refused; later adds that land
+   * count again). Polls stop waiting for them, now and later, and get what this bookie has: the LAC,
+   * and the reader reads the entry from another replica.
+   */
+  private inFlightLost(state: LedgerState): void {
+    state.receivedEntryId = state.lastEntryId
+    this.wakeLongPolls(state)
   }
 
   async readEntry(req: ReadEntryRequest): Promise<Buffer> {
@@ -698,12 +714,12 @@ export class Bookie implements BookieCore {
     return entry ? {lac, entry} : {lac}
   }
 
-  /** Answers the polls the LAC covers, except those whose entry is still in the journal (unless `all`). */
-  private wakeLongPolls(state: LedgerState, all = false): void {
+  /** Answers the polls the LAC covers, except those whose entry is still in the journal. */
+  private wakeLongPolls(state: LedgerState): void {
     const list = this.longPolls.get(state.ledgerId)
     if (!list) return
     for (const p of [...list]) {
-      if (p.entryId > state.lac || (!all && awaitsApply(state, p.entryId))) continue
+      if (p.entryId > state.lac || awaitsApply(state, p.entryId)) continue
       this.removeLongPoll(p)
       this.longPollAnswer(p.ledgerId, p.entryId).then(p.resolve, p.reject)
     }

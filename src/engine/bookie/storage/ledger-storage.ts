@@ -44,7 +44,8 @@ export interface LedgerState {
   lastEntryId: number
   /**
    * Highest entry id accepted for journaling, stored or still on its way to the journal (in memory
-   * only; lastEntryId after a restart). A long poll whose entry is between the two waits for it.
+   * only; lastEntryId after a restart or a journal failure). A long poll whose entry is between the
+   * two waits for it.
    */
   receivedEntryId: number
   dirty: boolean
