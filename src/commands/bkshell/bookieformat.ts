@@ -4,11 +4,11 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
-import {confirm} from '../../cli/prompt.js'
-import {bookieformat, loadBookieConfigFrom, ZKClient} from '../../engine/index.js'
+import {DeclinedError} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag} from '../../cli/bkshell.js'
+import {bookieformat} from '../../engine/index.js'
 
-export default class Bookieformat extends DlogCommand {
+export default class Bookieformat extends BkshellCommand {
   static override summary = "Format a bookie's local data (and optionally its cookie)"
 
   static override description = `Empties the journal, ledger and index directories of the bookie described by \
@@ -24,7 +24,7 @@ node: they must be re-replicated from other bookies.`
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
+    conf: confFlag,
     nonInteractive: Flags.boolean({char: 'n', aliases: ['non-interactive'], description: 'never prompt; refuse if the directories hold data'}),
     force: Flags.boolean({char: 'f', description: 'wipe without prompting'}),
     deleteCookie: Flags.boolean({char: 'd', aliases: ['delete-cookie'], description: "also delete the bookie's cookie in ZooKeeper"}),
@@ -32,23 +32,17 @@ node: they must be re-replicated from other bookies.`
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Bookieformat)
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    let prompted = false
+    const config = this.loadConfig(flags.conf)
     const r = await bookieformat({
       config,
       force: flags.force,
       nonInteractive: flags.nonInteractive,
       deleteCookie: flags.deleteCookie,
-      confirm: (q) => {
-        prompted = true
-        return confirm(q)
-      },
-      connectZk: () => ZKClient.connect({connectString: config.zkServers, sessionTimeoutMs: config.zkTimeoutMs}),
+      confirm: (q) => this.ask(q),
+      connectZk: () => this.connectZk(config),
     })
     if (!r.done) throw new DeclinedError()
-    // A piped answer is not echoed: end the prompt's line before the result.
-    if (prompted && !process.stdin.isTTY) this.log('')
+    this.endPromptLine()
     this.log(r.message)
   }
 }

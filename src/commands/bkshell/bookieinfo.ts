@@ -2,12 +2,10 @@
  * `dlog bkshell bookieinfo`: asks every registered bookie for its disk space and state over the wire
  * (BOOKIE_INFO). Logic: engine bookie/admin.ts bookieInfo().
  */
-import {Flags} from '@oclif/core'
-
-import {DlogCommand} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag} from '../../cli/bkshell.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {renderTable} from '../../cli/render.js'
-import {bookieInfo, loadBookieConfigFrom, ZKClient} from '../../engine/index.js'
+import {bookieInfo} from '../../engine/index.js'
 
 function formatBytes(n: number | undefined): string {
   if (n === undefined) return ''
@@ -21,7 +19,7 @@ function formatBytes(n: number | undefined): string {
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`
 }
 
-export default class BookieInfo extends DlogCommand {
+export default class BookieInfo extends BkshellCommand {
   static override summary = 'Show free and total disk space of every registered bookie'
 
   static override description = `Lists the bookies registered under <zkLedgersRootPath>/available (and \
@@ -32,20 +30,13 @@ the command exits 1. The configuration comes from --conf or BOOKIE_CONF.`
   static override examples = [{description: 'Disk space of all bookies', command: 'BOOKIE_CONF=conf/bookie-1.conf <%= config.bin %> <%= command.id %>'}]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
+    conf: confFlag,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(BookieInfo)
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    const zk = await ZKClient.connect({connectString: config.zkServers, sessionTimeoutMs: config.zkTimeoutMs})
-    let rows
-    try {
-      rows = await bookieInfo(zk, config.zkLedgersRootPath)
-    } finally {
-      await zk.close()
-    }
+    const config = this.loadConfig(flags.conf)
+    const rows = await this.withZk(config, (zk) => bookieInfo(zk, config.zkLedgersRootPath))
     if (rows.length === 0) {
       this.log('No bookie is registered.')
       return

@@ -4,12 +4,10 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
-import {ExitCode} from '../../cli/exit-codes.js'
-import {confirm} from '../../cli/prompt.js'
-import {isLedgerId, LEDGER_ID_MAX, loadBookieConfigFrom, ZkLedgerMetadataStore} from '../../engine/index.js'
+import {DeclinedError} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag, ledgerIdFlag} from '../../cli/bkshell.js'
 
-export default class DeleteLedger extends DlogCommand {
+export default class DeleteLedger extends BkshellCommand {
   static override summary = 'Delete a ledger'
 
   static override description = `Removes the ledger's metadata from ZooKeeper; every bookie then drops the \
@@ -23,29 +21,24 @@ delete only ledgers no log segment refers to. The configuration comes from --con
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
-    ledgerid: Flags.integer({char: 'l', description: 'the ledger id', required: true}),
+    conf: confFlag,
+    ledgerid: ledgerIdFlag,
     force: Flags.boolean({char: 'f', description: 'delete without prompting'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(DeleteLedger)
     const id = flags.ledgerid
-    if (!isLedgerId(id)) this.error(`ledger id must be in [0, ${LEDGER_ID_MAX}], got ${id}`, {exit: ExitCode.USAGE})
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    const store = await ZkLedgerMetadataStore.connect(config)
-    try {
+    this.checkLedgerId(id)
+    const config = this.loadConfig(flags.conf)
+    await this.withMetadataStore(config, async (store) => {
       await store.readLedgerMetadata(id) // a missing ledger fails before the prompt
       if (!flags.force) {
-        if (!(await confirm(`Are you sure to delete Ledger : ${id}?`))) throw new DeclinedError()
-        // A piped answer is not echoed: end the prompt's line before the result.
-        if (!process.stdin.isTTY) this.log('')
+        if (!(await this.ask(`Are you sure to delete Ledger : ${id}?`))) throw new DeclinedError()
+        this.endPromptLine()
       }
       await store.removeLedgerMetadata(id, -1)
       this.log(`Deleted ledger ${id}.`)
-    } finally {
-      await store.close()
-    }
+    })
   }
 }

@@ -4,11 +4,10 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DlogCommand} from '../../cli/base-command.js'
-import {ExitCode} from '../../cli/exit-codes.js'
-import {isLedgerId, LEDGER_ID_MAX, ledgerMetadataView, ledgerPath, loadBookieConfigFrom, ZkLedgerMetadataStore} from '../../engine/index.js'
+import {BkshellCommand, confFlag, ledgerIdFlag} from '../../cli/bkshell.js'
+import {ledgerMetadataView, ledgerPath} from '../../engine/index.js'
 
-export default class LedgerMetadataCommand extends DlogCommand {
+export default class LedgerMetadataCommand extends BkshellCommand {
   static override summary = 'Print the metadata of one ledger'
 
   static override description = `Prints the ledger's metadata from ZooKeeper \
@@ -23,18 +22,16 @@ length. --json prints the same fields as a JSON object. The configuration comes 
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
-    ledgerid: Flags.integer({char: 'l', description: 'the ledger id', required: true}),
+    conf: confFlag,
+    ledgerid: ledgerIdFlag,
     json: Flags.boolean({description: 'print JSON instead of text'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(LedgerMetadataCommand)
-    if (!isLedgerId(flags.ledgerid)) this.error(`ledger id must be in [0, ${LEDGER_ID_MAX}], got ${flags.ledgerid}`, {exit: ExitCode.USAGE})
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    const store = await ZkLedgerMetadataStore.connect(config)
-    try {
+    this.checkLedgerId(flags.ledgerid)
+    const config = this.loadConfig(flags.conf)
+    await this.withMetadataStore(config, async (store) => {
       const {value, version} = await store.readLedgerMetadata(flags.ledgerid)
       const m = ledgerMetadataView(value)
       if (flags.json) {
@@ -57,8 +54,6 @@ length. --json prints the same fields as a JSON object. The configuration comes 
         ...Object.entries(m.customMetadata).map(([k, v]) => `  ${k}: ${v}`),
       ]
       this.log(lines.join('\n'))
-    } finally {
-      await store.close()
-    }
+    })
   }
 }

@@ -4,12 +4,12 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DlogCommand} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag} from '../../cli/bkshell.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {renderTable} from '../../cli/render.js'
-import {listBookies, loadBookieConfigFrom, ZKClient} from '../../engine/index.js'
+import {listBookies} from '../../engine/index.js'
 
-export default class ListBookies extends DlogCommand {
+export default class ListBookies extends BkshellCommand {
   static override summary = 'List the bookies registered in ZooKeeper'
 
   static override description = `Prints a table of bookie address and state (read-write or read-only) from \
@@ -23,7 +23,7 @@ long forms. The configuration comes from --conf or BOOKIE_CONF.`
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
+    conf: confFlag,
     readwrite: Flags.boolean({aliases: ['rw'], description: 'list read-write bookies (-rw)'}),
     readonly: Flags.boolean({aliases: ['ro'], description: 'list read-only bookies (-ro)'}),
     all: Flags.boolean({char: 'a', description: 'list all bookies'}),
@@ -36,10 +36,8 @@ long forms. The configuration comes from --conf or BOOKIE_CONF.`
     if (!flags.readwrite && !flags.readonly && !flags.all) {
       this.error('one of -rw, -ro or -a is required', {exit: ExitCode.USAGE})
     }
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    const zk = await ZKClient.connect({connectString: config.zkServers, sessionTimeoutMs: config.zkTimeoutMs})
-    try {
+    const config = this.loadConfig(flags.conf)
+    await this.withZk(config, async (zk) => {
       const bookies = await listBookies(zk, config.zkLedgersRootPath, {
         readWrite: flags.all || flags.readwrite,
         readOnly: flags.all || flags.readonly,
@@ -49,8 +47,6 @@ long forms. The configuration comes from --conf or BOOKIE_CONF.`
         return
       }
       this.log(renderTable(['Bookie', 'State'], bookies.map((b) => [b.bookieId, b.state])))
-    } finally {
-      await zk.close()
-    }
+    })
   }
 }

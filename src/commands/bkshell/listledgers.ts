@@ -4,11 +4,11 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DlogCommand} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag} from '../../cli/bkshell.js'
 import {renderTable} from '../../cli/render.js'
-import {ledgerMetadataView, loadBookieConfigFrom, readLedgerMetadataMany, ZkLedgerMetadataStore} from '../../engine/index.js'
+import {ledgerMetadataView, readLedgerMetadataMany} from '../../engine/index.js'
 
-export default class ListLedgers extends DlogCommand {
+export default class ListLedgers extends BkshellCommand {
   static override summary = 'List the ledgers of the cluster'
 
   static override description = `Prints one row per ledger: id, state (OPEN, IN_RECOVERY, CLOSED), ensemble size, \
@@ -24,17 +24,15 @@ write and ack quorum (E/Qw/Qa), last entry id and length in bytes (both known on
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
+    conf: confFlag,
     meta: Flags.boolean({char: 'm', description: 'also print each ledger\'s metadata (ensembles)'}),
     json: Flags.boolean({description: 'print JSON instead of a table'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(ListLedgers)
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    const store = await ZkLedgerMetadataStore.connect(config)
-    try {
+    const config = this.loadConfig(flags.conf)
+    await this.withMetadataStore(config, async (store) => {
       const ledgers = (await readLedgerMetadataMany(store, await store.listLedgers())).map((v) => ledgerMetadataView(v.value))
       if (flags.json) {
         const rows = flags.meta
@@ -63,8 +61,6 @@ write and ack quorum (E/Qw/Qa), last entry id and length in bytes (both known on
         return row
       })
       this.log(renderTable(head, rows))
-    } finally {
-      await store.close()
-    }
+    })
   }
 }

@@ -4,11 +4,11 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
-import {confirm} from '../../cli/prompt.js'
-import {loadBookieConfigFrom, metaformat, ZKClient} from '../../engine/index.js'
+import {DeclinedError} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag} from '../../cli/bkshell.js'
+import {metaformat} from '../../engine/index.js'
 
-export default class Metaformat extends DlogCommand {
+export default class Metaformat extends BkshellCommand {
   static override summary = 'Format the bookkeeper metadata in ZooKeeper'
 
   static override description = `Lays out <zkLedgersRootPath> for a new cluster: available, available/readonly, \
@@ -25,34 +25,19 @@ dlog zkshell first. The configuration comes from --conf or the BOOKIE_CONF envir
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
+    conf: confFlag,
     nonInteractive: Flags.boolean({char: 'n', aliases: ['non-interactive'], description: 'never prompt; refuse if the root already has data'}),
     force: Flags.boolean({char: 'f', description: 'wipe existing metadata without prompting'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Metaformat)
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    let prompted = false
-    const zk = await ZKClient.connect({connectString: config.zkServers, sessionTimeoutMs: config.zkTimeoutMs})
-    try {
-      const r = await metaformat({
-        zk,
-        root: config.zkLedgersRootPath,
-        force: flags.force,
-        nonInteractive: flags.nonInteractive,
-        confirm: (q) => {
-        prompted = true
-        return confirm(q)
-      },
-      })
-      if (!r.done) throw new DeclinedError()
-      // A piped answer is not echoed: end the prompt's line before the result.
-      if (prompted && !process.stdin.isTTY) this.log('')
-      this.log(r.message)
-    } finally {
-      await zk.close()
-    }
+    const config = this.loadConfig(flags.conf)
+    const r = await this.withZk(config, (zk) =>
+      metaformat({zk, root: config.zkLedgersRootPath, force: flags.force, nonInteractive: flags.nonInteractive, confirm: (q) => this.ask(q)}),
+    )
+    if (!r.done) throw new DeclinedError()
+    this.endPromptLine()
+    this.log(r.message)
   }
 }

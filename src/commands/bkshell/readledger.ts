@@ -5,9 +5,9 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DlogCommand} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag, ledgerIdFlag} from '../../cli/bkshell.js'
 import {ExitCode} from '../../cli/exit-codes.js'
-import {isLedgerId, LEDGER_ID_MAX, LedgerClient, type LedgerEntry, loadBookieConfigFrom} from '../../engine/index.js'
+import type {LedgerEntry} from '../../engine/index.js'
 
 /** Entries read per request batch: output streams out while the rest is read, memory stays bounded. */
 const READ_BATCH_ENTRIES = 500
@@ -26,7 +26,7 @@ export function hexDump(buf: Buffer): string {
   return lines.join('\n')
 }
 
-export default class ReadLedger extends DlogCommand {
+export default class ReadLedger extends BkshellCommand {
   static override summary = "Print a ledger's entries"
 
   static override description = `Reads entries of one ledger from its bookies and prints them: by default \
@@ -45,8 +45,8 @@ configuration comes from --conf or BOOKIE_CONF.`
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
-    ledgerid: Flags.integer({char: 'l', description: 'the ledger id', required: true}),
+    conf: confFlag,
+    ledgerid: ledgerIdFlag,
     first: Flags.integer({description: 'first entry id to print', default: 0, min: 0}),
     last: Flags.integer({description: 'last entry id to print (default: the LAC)', min: 0}),
     hex: Flags.boolean({description: 'print payloads as a hex dump'}),
@@ -55,14 +55,12 @@ configuration comes from --conf or BOOKIE_CONF.`
 
   async run(): Promise<void> {
     const {flags} = await this.parse(ReadLedger)
-    if (!isLedgerId(flags.ledgerid)) this.error(`ledger id must be in [0, ${LEDGER_ID_MAX}], got ${flags.ledgerid}`, {exit: ExitCode.USAGE})
+    this.checkLedgerId(flags.ledgerid)
     if (flags.last !== undefined && flags.last < flags.first) {
       this.error(`--last ${flags.last} is before --first ${flags.first}`, {exit: ExitCode.USAGE})
     }
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    const client = await LedgerClient.connect({zkServers: config.zkServers, zkSessionTimeoutMs: config.zkTimeoutMs, ledgersRootPath: config.zkLedgersRootPath})
-    try {
+    const config = this.loadConfig(flags.conf)
+    await this.withLedgerClient(config, async (client) => {
       const handle = await client.openLedgerNoRecovery(flags.ledgerid)
       try {
         const lac = handle.isClosed ? handle.lastAddConfirmed : await handle.readLastAddConfirmed()
@@ -95,8 +93,6 @@ configuration comes from --conf or BOOKIE_CONF.`
       } finally {
         await handle.close()
       }
-    } finally {
-      await client.close()
-    }
+    })
   }
 }

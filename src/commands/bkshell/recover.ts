@@ -4,12 +4,10 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
-import {ExitCode} from '../../cli/exit-codes.js'
-import {confirm} from '../../cli/prompt.js'
-import {isLedgerId, LEDGER_ID_MAX, LedgerClient, loadBookieConfigFrom} from '../../engine/index.js'
+import {DeclinedError} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag, ledgerIdFlag} from '../../cli/bkshell.js'
 
-export default class Recover extends DlogCommand {
+export default class Recover extends BkshellCommand {
   static override summary = 'Recover and close a ledger'
 
   static override description = `Opens the ledger with recovery, as a new writer taking over does: fences \
@@ -25,25 +23,22 @@ length afterwards (--json for a script). The configuration comes from --conf or 
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
-    ledgerid: Flags.integer({char: 'l', description: 'the ledger id', required: true}),
+    conf: confFlag,
+    ledgerid: ledgerIdFlag,
     force: Flags.boolean({char: 'f', description: 'recover without asking'}),
     json: Flags.boolean({description: 'print JSON instead of text'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Recover)
-    if (!isLedgerId(flags.ledgerid)) this.error(`ledger id must be in [0, ${LEDGER_ID_MAX}], got ${flags.ledgerid}`, {exit: ExitCode.USAGE})
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
+    this.checkLedgerId(flags.ledgerid)
+    const config = this.loadConfig(flags.conf)
     if (!flags.force) {
-      const yes = await confirm(`Are you sure to recover ledger ${flags.ledgerid} ?`)
-      // A piped answer is not echoed: end the prompt's line before the result.
-      if (!process.stdin.isTTY) this.log('')
+      const yes = await this.ask(`Are you sure to recover ledger ${flags.ledgerid} ?`)
+      this.endPromptLine()
       if (!yes) throw new DeclinedError()
     }
-    const client = await LedgerClient.connect({zkServers: config.zkServers, zkSessionTimeoutMs: config.zkTimeoutMs, ledgersRootPath: config.zkLedgersRootPath})
-    try {
+    await this.withLedgerClient(config, async (client) => {
       const before = (await client.getLedgerMetadata(flags.ledgerid)).value.state
       const handle = await client.openLedger(flags.ledgerid)
       const m = handle.metadata
@@ -66,8 +61,6 @@ length afterwards (--json for a script). The configuration comes from --conf or 
           : `Ledger ${m.ledgerId} recovered and closed: last entry ${m.lastEntryId}, length ${m.length} bytes.`,
       )
       for (const s of result.ensembles) this.log(`  ensemble from entry ${s.firstEntryId}: [${s.bookies.join(', ')}]`)
-    } finally {
-      await client.close()
-    }
+    })
   }
 }

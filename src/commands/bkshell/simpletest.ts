@@ -5,10 +5,10 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DlogCommand} from '../../cli/base-command.js'
+import {BkshellCommand, confFlag} from '../../cli/bkshell.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {renderTable} from '../../cli/render.js'
-import {DlogError, LedgerClient, loadBookieConfigFrom} from '../../engine/index.js'
+import {DlogError} from '../../engine/index.js'
 
 /** Appends in flight at once: enough to pipeline, few enough that latencies mean something. */
 const OUTSTANDING_ADDS = 64
@@ -29,7 +29,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
 }
 
-export default class SimpleTest extends DlogCommand {
+export default class SimpleTest extends BkshellCommand {
   static override summary = 'Write entries to a new ledger, read them back and report'
 
   static override description = `Creates a ledger with ensemble size -e, write quorum -w and ack quorum -a \
@@ -45,7 +45,7 @@ fails or an entry reads back different. The configuration comes from --conf or B
   ]
 
   static override flags = {
-    conf: Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'}),
+    conf: confFlag,
     ensemble: Flags.integer({char: 'e', description: 'ensemble size', default: 3, min: 1}),
     writeQuorum: Flags.integer({char: 'w', aliases: ['write-quorum'], description: 'write quorum size', default: 3, min: 1}),
     ackQuorum: Flags.integer({char: 'a', aliases: ['ack-quorum'], description: 'ack quorum size', default: 2, min: 1}),
@@ -60,10 +60,8 @@ fails or an entry reads back different. The configuration comes from --conf or B
     if (!(ackQuorum <= writeQuorum && writeQuorum <= ensemble)) {
       this.error(`need ack quorum <= write quorum <= ensemble size, got -a ${ackQuorum} -w ${writeQuorum} -e ${ensemble}`, {exit: ExitCode.USAGE})
     }
-    const {config, warnings} = loadBookieConfigFrom({conf: flags.conf, env: process.env})
-    for (const w of warnings) this.warn(w)
-    const client = await LedgerClient.connect({zkServers: config.zkServers, zkSessionTimeoutMs: config.zkTimeoutMs, ledgersRootPath: config.zkLedgersRootPath})
-    try {
+    const config = this.loadConfig(flags.conf)
+    await this.withLedgerClient(config, async (client) => {
       const writer = await client.createLedger({ensembleSize: ensemble, writeQuorumSize: writeQuorum, ackQuorumSize: ackQuorum})
       const ledgerId = writer.ledgerId
       const bookies = writer.metadata.ensembles[0]?.bookies ?? []
@@ -137,9 +135,7 @@ fails or an entry reads back different. The configuration comes from --conf or B
         this.log(report.verified ? `All ${numEntries} entries read back intact.` : `${mismatches.length} entries read back different: ${report.mismatchedEntries.join(', ')}`)
       }
       if (!report.verified) this.exit(ExitCode.FAILURE)
-    } finally {
-      await client.close()
-    }
+    })
   }
 }
 
