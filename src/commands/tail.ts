@@ -186,14 +186,21 @@ reopened where it stood. Ctrl-C stops every reader and exits 0.`
           process.stderr.write(`Log stream ${s.name} reached end of stream.\n`)
           return
         }
+        let failure: unknown = e
         if (e instanceof IdleReaderError && idleReopens < IDLE_REOPENS_MAX) {
           idleReopens++
           process.stderr.write(`${e.message}; reopening the reader of ${s.name} at ${describePosition(next)}\n`)
           await reader.close().catch(() => undefined)
-          s.reader = await s.lm.getAsyncLogReader(next)
-          continue
+          try {
+            s.reader = await s.lm.getAsyncLogReader(next)
+            continue
+          } catch (reopenError) {
+            // The log may be gone or ZooKeeper unreachable: reported like any read failure.
+            s.reader = undefined
+            failure = reopenError
+          }
         }
-        process.stderr.write(`Encountered error on reading records from stream ${s.name}: ${errorMessage(e)}\n`)
+        process.stderr.write(`Encountered error on reading records from stream ${s.name}: ${errorMessage(failure)}\n`)
         this.failed = true
         await this.stopAll()
         return
