@@ -25,6 +25,7 @@
  *   (FILE.ack: the sampled acks);
  *   TAIL_READER=inline reads in the writer's process; DIAG=1 prints the writer's and the reader's
  *   event-loop delay and GC pauses during the tail phase; WRITER_NODE_ARGS adds node flags to the writer and reader processes;
+ *   BOOKIE_CONF="key=value;key=value" adds lines to each bookie's configuration (e.g. journalInlineSyncRecordsMax=0);
  *   BOOKIE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bookies; WRITER_SEMI_SPACE_MB=0
  *   runs the phases in this process (then `node --cpu-prof --import tsx bench/run.ts log` profiles the writer).
  */
@@ -66,7 +67,7 @@ export interface PeerRow {
 export interface LogBenchResult {
   throughput: {recordsPerSec: number; mbPerSec: number; window: number; latency: LatencyStats; errors: number; clientCpuUsPerRecord: number; bookieCpuUsPerRecord: number}
   /** `sent`: records stamped inside the window; `records`: those the reader got (equal unless it failed or fell behind). */
-  tail: {ratePerSec: number; records: number; sent?: number; latency: LatencyStats; ackLatency: LatencyStats}
+  tail: {ratePerSec: number; records: number; sent?: number; latency: LatencyStats; ackLatency: LatencyStats; cpuPct?: TailCpu}
   immediate: {writesPerSec: number; latency: LatencyStats}
   /** Node flags of the process running the writer and reader. */
   writerNodeFlags: string
@@ -166,17 +167,22 @@ interface ClosedLoopResult {
 /** CPU milliseconds used so far by this process and by the bookie children (from /proc). */
 function cpuNow(pids: readonly number[]): {client: number; bookies: number} {
   const u = process.cpuUsage()
-  let bookies = 0
+  return {client: (u.user + u.system) / 1000, bookies: cpuOfPids(pids)}
+}
+
+/** CPU milliseconds used so far by these processes together (NaN if one is gone). */
+function cpuOfPids(pids: readonly number[]): number {
+  let ms = 0
   for (const pid of pids) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
       // utime and stime are fields 14 and 15 of stat (11 and 12 after "pid (comm) "), in clock ticks (100/s).
-      bookies += (Number(fields[11]) + Number(fields[12])) * 10
+      ms += (Number(fields[11]) + Number(fields[12])) * 10
     } catch {
-      bookies = Number.NaN
+      return Number.NaN
     }
   }
-  return {client: (u.user + u.system) / 1000, bookies}
+  return ms
 }
 
 /** One record in this many has its write-to-ack latency recorded in the tail phase. */
@@ -191,6 +197,8 @@ function monoMs(): number {
 
 /** Where the tail phase's reader records its latencies: in a process of its own (default) or inline. */
 interface TailReaderHandle {
+  /** The reader's process (undefined inline: its CPU is the writer process's). */
+  pid?: number
   /** Starts counting records sent in [fromMs, toMs) (monoMs). */
   window(fromMs: number, toMs: number): void
   /**
@@ -231,6 +239,7 @@ async function startTailReader(ns: Namespace, uri: string, logName: string, conf
     throw new Error('tail reader did not start in 30 s')
   }
   return {
+    pid: child.pid,
     window: (fromMs, toMs) => child.stdin.write(`${JSON.stringify({fromMs, toMs})}\n`),
     async finish() {
       child.stdin.end()
@@ -326,6 +335,13 @@ async function tailReaderMain(uri: string, logName: string, confJson: string): P
   }
 }
 
+/** CPU of the tail window's processes, in % of one core (the machine has 2): writer (this), reader, the 3 bookies together. */
+interface TailCpu {
+  writer: number
+  reader: number
+  bookies: number
+}
+
 /** A paced writer at `ratePerSec` and a tailing reader; each payload carries monoMs() at send. */
 async function tailLatency(
   dlm: LogManager,
@@ -333,7 +349,8 @@ async function tailLatency(
   ratePerSec: number,
   secs: number,
   warmMs: number,
-): Promise<{records: number; sent: number; latency: LatencyStats; ackLatency: LatencyStats}> {
+  bookiePids: readonly number[],
+): Promise<{records: number; sent: number; latency: LatencyStats; ackLatency: LatencyStats; cpuPct: TailCpu}> {
   // The reader (maybe a process of its own) stops with the phase, whatever fails.
   try {
     const writer = await dlm.openAsyncLogWriter()
@@ -350,6 +367,13 @@ async function tailLatency(
     /** Records stamped inside the window: the reader must get exactly these. */
     let windowSent = 0
     const diag = process.env.DIAG === '1' ? startDiag('writer') : undefined
+    const cpuAt = (): TailCpu & {atMs: number} => ({
+      atMs: monoMs(),
+      writer: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      reader: reader.pid === undefined ? 0 : cpuOfPids([reader.pid]),
+      bookies: cpuOfPids(bookiePids),
+    })
+    let cpu0: ReturnType<typeof cpuAt> | undefined
     while (monoMs() < tEnd) {
       const due = Math.floor(((monoMs() - t0) / 1000) * ratePerSec)
       // Payloads are carved from one slab per tick: a Buffer.alloc per record (its own zeroed backing
@@ -361,6 +385,7 @@ async function tailLatency(
       // CPU as a tenth of its write path; the write-to-ack latency is sampled on one record in ACK_SAMPLE.
       const sentMs = monoMs()
       const inWindow = sentMs >= tMeasure && sentMs < tEnd
+      if (inWindow && cpu0 === undefined) cpu0 = cpuAt()
       const onAck = inWindow
         ? () => {
             const l = monoMs() - sentMs
@@ -379,6 +404,9 @@ async function tailLatency(
       }
       await new Promise((r) => setTimeout(r, tickMs))
     }
+    const cpu1 = cpuAt()
+    const pctOf = (k: keyof TailCpu): number => (cpu0 ? ((cpu1[k] - cpu0[k]) / (cpu1.atMs - cpu0.atMs)) * 100 : Number.NaN)
+    const cpuPct: TailCpu = {writer: pctOf('writer'), reader: pctOf('reader'), bookies: pctOf('bookies')}
     diag?.stop()
     if (ackDump) writeFileSync(`${process.env.TAIL_DUMP}.ack`, ackDump.join('\n'))
     // One record stamped after the window tells the reader it has seen everything of the window.
@@ -391,7 +419,7 @@ async function tailLatency(
       // Its latencies then miss records (the slowest, if it fell behind): say so rather than print them as if whole.
       console.error(`tail reader: ${r.records} of the ${windowSent} records of the window${r.complete ? '' : `, did not finish${r.error ? ` (${r.error})` : ' in time'}`}`)
     }
-    return {records: r.records, sent: windowSent, latency: {p50Ms: r.p50Ms, p99Ms: r.p99Ms}, ackLatency: stats(ackLat)}
+    return {records: r.records, sent: windowSent, latency: {p50Ms: r.p50Ms, p99Ms: r.p99Ms}, ackLatency: stats(ackLat), cpuPct}
   } catch (e) {
     reader.abort()
     throw e
@@ -503,7 +531,7 @@ async function runPhases(): Promise<PhaseResults> {
       const conf = join(dir, `bookie-${i}.conf`)
       writeFileSync(
         conf,
-        [`zkServers=${zkServers}`, 'zkLedgersRootPath=/ledgers', 'bookiePort=0', 'codahaleStatsHttpPort=0', `journalDirectory=${join(dir, `b${i}`, 'journal')}`, `ledgerDirectories=${join(dir, `b${i}`, 'ledgers')}`, ''].join('\n'),
+        [`zkServers=${zkServers}`, 'zkLedgersRootPath=/ledgers', 'bookiePort=0', 'codahaleStatsHttpPort=0', `journalDirectory=${join(dir, `b${i}`, 'journal')}`, `ledgerDirectories=${join(dir, `b${i}`, 'ledgers')}`, ...(process.env.BOOKIE_CONF ?? '').split(';').filter((l) => l !== ''), ''].join('\n'),
       )
       bookies.push((await startBookieChild(conf)).child)
     }
@@ -541,8 +569,9 @@ async function runPhases(): Promise<PhaseResults> {
           tailRate,
           secs,
           Number(process.env.TAIL_WARMUP_MS ?? 5000),
+          pids,
         )
-      : {records: 0, sent: 0, latency: skipped.latency, ackLatency: skipped.latency}
+      : {records: 0, sent: 0, latency: skipped.latency, ackLatency: skipped.latency, cpuPct: {writer: Number.NaN, reader: Number.NaN, bookies: Number.NaN}}
     const imm = phases.has('immediate')
       ? await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs, pids)
       : skipped
@@ -564,7 +593,7 @@ async function runPhases(): Promise<PhaseResults> {
         clientCpuUsPerRecord: tp.clientCpuUsPerRecord,
         bookieCpuUsPerRecord: tp.bookieCpuUsPerRecord,
       },
-      tail: {ratePerSec: tailRate, records: tail.records, sent: tail.sent, latency: tail.latency, ackLatency: tail.ackLatency},
+      tail: {ratePerSec: tailRate, records: tail.records, sent: tail.sent, latency: tail.latency, ackLatency: tail.ackLatency, cpuPct: tail.cpuPct},
       immediate: {writesPerSec: imm.perSec, latency: imm.latency},
     }
   } finally {
@@ -592,6 +621,7 @@ export function formatResult(r: LogBenchResult): string {
     `| CPU µs per record: writer process / 3 bookies | ${f(r.throughput.clientCpuUsPerRecord, 2)} / ${f(r.throughput.bookieCpuUsPerRecord, 2)} |`,
     `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s (${r.tail.records}${r.tail.sent !== undefined && r.tail.sent !== r.tail.records ? ` of ${r.tail.sent} records: INCOMPLETE` : ' records'}) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
     `| (write-to-ack of 1 in ${ACK_SAMPLE} of the same records, p50 / p99 ms) | ${f(r.tail.ackLatency.p50Ms, 2)} / ${f(r.tail.ackLatency.p99Ms, 2)} |`,
+    `| (CPU during the tail window, % of one core of 2: writer / reader / 3 bookies) | ${f(r.tail.cpuPct?.writer ?? Number.NaN)} / ${f(r.tail.cpuPct?.reader ?? Number.NaN)} / ${f(r.tail.cpuPct?.bookies ?? Number.NaN)} |`,
     `| immediate flush, 1 in flight: p50 / p99 ms (${f(r.immediate.writesPerSec)} writes/s) | ${f(r.immediate.latency.p50Ms, 3)} / ${f(r.immediate.latency.p99Ms, 3)} |`,
   ]
   lines.push(`(writer and reader process: node ${r.writerNodeFlags})`)
