@@ -130,10 +130,13 @@ and the log segment is completed.`
     const rl = createInterface({input: process.stdin, output: process.stdout, prompt: PROMPT})
     let code: number = ExitCode.OK
     let interrupted = false
-    rl.on('SIGINT', () => {
+    const stop = (): void => {
       interrupted = true
       rl.close()
-    })
+    }
+    // Ctrl-C reaches readline as a keystroke; a signal sent with kill reaches the process.
+    rl.on('SIGINT', stop)
+    const removeSignals = onStopSignals(stop)
     rl.prompt()
     try {
       for await (const line of rl) {
@@ -151,6 +154,7 @@ and the log segment is completed.`
         rl.prompt()
       }
     } finally {
+      removeSignals()
       rl.close()
     }
     process.stdout.write('\n')
@@ -164,12 +168,10 @@ and the log segment is completed.`
     let failure: unknown
     let printed: Promise<void> = Promise.resolve()
     let stop = false
-    const onSignal = (): void => {
+    const removeSignals = onStopSignals(() => {
       stop = true
       rl.close()
-    }
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    })
     try {
       for await (const line of rl) {
         if (stop || failure !== undefined) break
@@ -190,13 +192,25 @@ and the log segment is completed.`
       }
       await printed
     } finally {
-      process.removeListener('SIGINT', onSignal)
-      process.removeListener('SIGTERM', onSignal)
+      removeSignals()
       rl.close()
     }
     if (failure === undefined) return ExitCode.OK
     process.stderr.write(`Encountered error on writing data: ${errorMessage(failure)}\n`)
     return failure instanceof LockingError ? ExitCode.UNAVAILABLE : ExitCode.FAILURE
+  }
+}
+
+/**
+ * SIGINT and SIGTERM stop reading input instead of killing the process, so the writer is closed (its
+ * segment completed) before exit. Returns the remover.
+ */
+function onStopSignals(stop: () => void): () => void {
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  return () => {
+    process.removeListener('SIGINT', stop)
+    process.removeListener('SIGTERM', stop)
   }
 }
 

@@ -5,7 +5,8 @@
  * waits for each `[dlog] > ` prompt before typing the next line, ends the session with Ctrl-D or Ctrl-C
  * (bytes 0x04 / 0x03 on the terminal), and reads the log back with `dlog tool dump --json`: exactly the
  * lines entered, in order, one record each, with increasing txids; a half-typed line at Ctrl-C is not
- * written. The cluster is our ZooKeeper server and three bookies on port 0 (test/helpers/test-cluster.ts).
+ * written. SIGTERM or SIGINT sent with kill ends the session the same way: the writer is closed, so its
+ * segment is completed rather than left for the next writer's recovery. The cluster is our ZooKeeper server and three bookies on port 0 (test/helpers/test-cluster.ts).
  */
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
@@ -140,4 +141,31 @@ describe('dlog console-writer on a terminal', {skip: haveScript() ? false : 'scr
     )
     assert.ok((got[2] as {txid: number}).txid > (got[1] as {txid: number}).txid, 'the second session continues the txids')
   })
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} sent with kill (not typed) ends it with 0 after closing the writer: the lines are durable and the segment completed`, async () => {
+      const stream = `typed-${signal.toLowerCase()}`
+      const p = onTerminal(['console-writer', '-u', uri, stream])
+      await typeAtPrompt(p, 1, 'one\r')
+      await typeAtPrompt(p, 2, 'two\r')
+      await waitFor(() => prompts(p) >= 3, {timeoutMs: STEP_MS, what: 'the third prompt'})
+      // The command itself (a grandchild of script(1), whose shell command line quotes every argument).
+      const pid = Number(execFileSync('pgrep', ['-f', `run\\.js console-writer -u \\S+ ${stream}$`], {encoding: 'utf8'}).trim())
+      assert.ok(Number.isSafeInteger(pid) && pid > 0, `one console-writer process: ${pid}`)
+      process.kill(pid, signal)
+      assert.equal(await exitOf(p), 0, p.output())
+      assert.deepEqual(
+        (await records(stream)).map((r) => r.payload),
+        ['one', 'two'],
+      )
+      // A writer killed without closing leaves its segment in progress (completed only by the next writer's recovery).
+      const shown = await runCli(['tool', 'show', '-u', uri, '-s', stream, '--json'], {env, timeoutMs: 60_000})
+      assert.equal(shown.code, 0, shown.stderr)
+      const segments = (JSON.parse(shown.stdout) as {segments: {inprogress: boolean; recordCount: number}[]}).segments
+      assert.deepEqual(
+        segments.map((s) => [s.inprogress, s.recordCount]),
+        [[false, 2]],
+      )
+    })
+  }
 })
