@@ -19,7 +19,8 @@
  *   resolves `null`. The log reader calls `markCompleted(lastEntryId)` when the segment's metadata turns
  *   completed while this reader tails it.
  * - Failures: a retriable ledger read error is retried a bounded number of times with backoff; after that,
- *   or on an undecodable entry, the reader is in error and every read rejects with it. A read or long
+ *   or on an undecodable entry, the reader is in error: the entries it already holds are handed out,
+ *   then every read rejects with the error. A read or long
  *   poll that fails because markCompleted replaced (and closed) its handle is simply issued again on the
  *   new one. close() rejects pending reads with ReadCancelledError.
  *
@@ -151,7 +152,8 @@ export class LogSegmentEntryReader {
    */
   readNext(): Promise<LogRecordWithDLSN[] | null> {
     if (this.closed) return Promise.reject(new ReadCancelledError('Reader was closed'))
-    if (this.errorValue) return Promise.reject(this.errorValue)
+    // Entries read before a failure are still good: they go out first, then the failure (serve()).
+    if (this.errorValue && this.cache.length === 0) return Promise.reject(this.errorValue)
     // A consumer that keeps reading widens the window: doubled each time it took half a window.
     if (++this.consumedSinceGrowth >= this.window >> 1 && this.window < this.windowMax()) {
       this.window = Math.min(this.windowMax(), this.window * 2)

@@ -152,6 +152,22 @@ describe('log/reader > LogSegmentEntryReader', () => {
     assert.match(e.message, /Corrupt entry 0 of log segment 3/)
   })
 
+  it('hands out the entries it read before a read failed, in order, then the failure', async () => {
+    const {writer, openReader, ledgers} = await setup({prefetchEntriesPerSegment: 4, prefetchEntriesPerSegmentMax: 4})
+    for (let t = 1; t <= 6; t++) await writer.write(rec(t))
+    await writer.close()
+    const r = await openReader()
+    assert.deepEqual((await r.readNext())?.map((x) => x.txid), [1])
+    // Entries 0..3 are prefetched; taking entry 1 leaves two and starts the read of 4..5, which fails.
+    ledgers.failReads(1, new LedgerError(LedgerErrorCode.NO_SUCH_LEDGER, 'gone'))
+    assert.deepEqual((await r.readNext())?.map((x) => x.txid), [2])
+    await settle()
+    assert.deepEqual((await r.readNext())?.map((x) => x.txid), [3])
+    assert.deepEqual((await r.readNext())?.map((x) => x.txid), [4])
+    await assert.rejects(r.readNext(), /gone/)
+    await assert.rejects(r.readNext(), /gone/, 'the reader stays in error')
+  })
+
   it('close rejects pending reads with ReadCancelledError', async () => {
     const {openReader} = await setup()
     const reader = await openReader({inprogress: true})
