@@ -16,6 +16,7 @@ import {
   ZkLedgerMetadataStore,
 } from '../engine/index.js'
 import {DlogCommand} from './base-command.js'
+import {closing} from './closing.js'
 import {ExitCode} from './exit-codes.js'
 import {confirm} from './prompt.js'
 
@@ -70,14 +71,5 @@ export abstract class BkshellCommand extends DlogCommand {
   /** A piped answer is not echoed: after a prompt, end its line before the result. */
   protected endPromptLine(): void {
     if (this.prompted && !process.stdin.isTTY) this.log('')
-  }
-}
-
-/** Runs `fn` on `resource` and closes it however `fn` ends (a close error wins, as a finally's does). */
-async function closing<R extends {close(): Promise<void>}, T>(resource: R, fn: (r: R) => Promise<T>): Promise<T> {
-  try {
-    return await fn(resource)
-  } finally {
-    await resource.close()
   }
 }

@@ -5,20 +5,17 @@
  */
 import {Args, Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
+import {AdminCommand} from '../../cli/admin.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {rewriteLegacyFlags} from '../../cli/legacy-flags.js'
-import {confirm} from '../../cli/prompt.js'
 import {
   bindingConfigJson,
   bindingsEqual,
   errorMessage,
   InvalidInputError,
   makeBinding,
-  parseNamespaceUri,
   resolveBinding,
   writeBinding,
-  ZKClient,
 } from '../../engine/index.js'
 
 const LEGACY = {
@@ -38,7 +35,7 @@ function parseBool(flag: string, value: string | undefined, dflt: boolean): bool
   throw new InvalidInputError(`-${flag} takes true or false, got '${value}'`)
 }
 
-export default class AdminBind extends DlogCommand {
+export default class AdminBind extends AdminCommand {
   static override summary = 'Bind a namespace to a bookkeeper cluster'
 
   static override description = `Writes the namespace binding into the data of the namespace znode: the \
@@ -84,8 +81,7 @@ work as in DistributedLog.`
     if (!flags.query && (flags.bkLedgers === undefined || flags.bkZkServers === undefined)) {
       this.error('Error: Neither zkServers nor ledgersPath specified for bookkeeper environment.', {exit: ExitCode.USAGE})
     }
-    if (args.uri === undefined) this.error('No distributedlog uri specified.', {exit: ExitCode.USAGE})
-    const uri = parseNamespaceUri(args.uri)
+    const uri = this.namespaceUri(args.uri)
     let seqNo: number | undefined
     if (flags.firstLogSegmentSeqNo !== undefined) {
       seqNo = Number(flags.firstLogSegmentSeqNo)
@@ -106,16 +102,12 @@ work as in DistributedLog.`
       federatedNamespace: flags.federatedNamespace,
     })
 
-    const zk = await ZKClient.connect({connectString: uri.zkServers, sessionTimeoutMs: 10_000})
-    try {
+    await this.withZk(uri, async (zk) => {
       const current = await resolveBinding(zk, uri.path).catch(() => undefined)
       if (current === undefined) {
         this.log(`No bookkeeper is bound to ${uri.raw}`)
       } else {
-        this.log(`There is bookkeeper bound to ${uri.raw} : `)
-        this.log('')
-        this.log(bindingConfigJson(current.binding))
-        this.log('')
+        this.logBinding(`There is bookkeeper bound to ${uri.raw} : `, current.binding)
         if (!flags.query) {
           if (bindingsEqual(binding, current.binding)) {
             this.log('No bookkeeper binding needs to be updated. Quit.')
@@ -125,9 +117,7 @@ work as in DistributedLog.`
             this.error("You can't turn a federated namespace back to non-federated.", {exit: ExitCode.FAILURE})
           }
           if (!flags.force) {
-            const yes = await confirm(`Do you want to bind ${uri.raw} with new bookkeeper instance :\n${bindingConfigJson(binding)}`)
-            if (!process.stdin.isTTY) this.log('')
-            if (!yes) throw new DeclinedError()
+            await this.confirmOrDecline(`Do you want to bind ${uri.raw} with new bookkeeper instance :\n${bindingConfigJson(binding)}`)
           }
         }
       }
@@ -141,16 +131,8 @@ work as in DistributedLog.`
       } catch (e) {
         this.error(`Failed to ${flags.creation ? 'create' : 'update'} binding on ${uri.raw} : ${errorMessage(e)}`, {exit: ExitCode.FAILURE})
       }
-      if (flags.creation) {
-        this.log(`Created binding on ${uri.raw}.`)
-      } else {
-        this.log(`Updated binding on ${uri.raw} : `)
-        this.log('')
-        this.log(bindingConfigJson(binding))
-        this.log('')
-      }
-    } finally {
-      await zk.close()
-    }
+      if (flags.creation) this.log(`Created binding on ${uri.raw}.`)
+      else this.logBinding(`Updated binding on ${uri.raw} : `, binding)
+    })
   }
 }

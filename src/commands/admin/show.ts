@@ -4,12 +4,12 @@
  */
 import {Args, Flags} from '@oclif/core'
 
-import {DlogCommand} from '../../cli/base-command.js'
+import {AdminCommand} from '../../cli/admin.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {renderTable} from '../../cli/render.js'
-import {bindingConfigJson, parseNamespaceUri, resolveBinding, ZKClient} from '../../engine/index.js'
+import {bindingConfigJson, resolveBinding} from '../../engine/index.js'
 
-export default class AdminShow extends DlogCommand {
+export default class AdminShow extends AdminCommand {
   static override summary = 'Show the bookkeeper binding of a namespace'
 
   static override description = `Resolves the binding as clients do (the namespace znode, else its nearest bound \
@@ -32,40 +32,34 @@ as the original's bind -q does; --json prints the settings for scripts. Exits 1 
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(AdminShow)
-    if (args.uri === undefined) this.error('No distributedlog uri specified.', {exit: ExitCode.USAGE})
-    const uri = parseNamespaceUri(args.uri)
-    const zk = await ZKClient.connect({connectString: uri.zkServers, sessionTimeoutMs: 10_000})
-    try {
-      const current = await resolveBinding(zk, uri.path)
-      if (current === undefined) this.error(`No bookkeeper is bound to ${uri.raw}`, {exit: ExitCode.FAILURE})
-      const b = current.binding
-      if (flags.json) {
-        this.log(JSON.stringify({uri: uri.raw, boundPath: current.boundPath, inherited: current.boundPath !== uri.path, ...b}, null, 2))
-        return
-      }
-      if (flags.raw) {
-        this.log(bindingConfigJson(b))
-        return
-      }
-      this.log(
-        renderTable(
-          ['Setting', 'Value'],
-          [
-            ['bound on', current.boundPath === uri.path ? current.boundPath : `${current.boundPath} (inherited)`],
-            ['bookkeeper ledgers path', b.bkLedgersPath],
-            ['bookkeeper zk (writers)', b.bkZkServers],
-            ['bookkeeper zk (readers)', b.bkZkServersForReader],
-            ['dlog zk (writers)', b.dlZkServersForWriter],
-            ['dlog zk (readers)', b.dlZkServersForReader],
-            ['txid sanity check', b.sanityCheckTxnId],
-            ['encode region id', b.encodeRegionId],
-            ['first segment sequence no', b.firstLogSegmentSeqNo ?? 1],
-            ['federated', b.federatedNamespace],
-          ],
-        ),
-      )
-    } finally {
-      await zk.close()
+    const uri = this.namespaceUri(args.uri)
+    const current = await this.withZk(uri, (zk) => resolveBinding(zk, uri.path))
+    if (current === undefined) this.error(`No bookkeeper is bound to ${uri.raw}`, {exit: ExitCode.FAILURE})
+    const b = current.binding
+    if (flags.json) {
+      this.log(JSON.stringify({uri: uri.raw, boundPath: current.boundPath, inherited: current.boundPath !== uri.path, ...b}, null, 2))
+      return
     }
+    if (flags.raw) {
+      this.log(bindingConfigJson(b))
+      return
+    }
+    this.log(
+      renderTable(
+        ['Setting', 'Value'],
+        [
+          ['bound on', current.boundPath === uri.path ? current.boundPath : `${current.boundPath} (inherited)`],
+          ['bookkeeper ledgers path', b.bkLedgersPath],
+          ['bookkeeper zk (writers)', b.bkZkServers],
+          ['bookkeeper zk (readers)', b.bkZkServersForReader],
+          ['dlog zk (writers)', b.dlZkServersForWriter],
+          ['dlog zk (readers)', b.dlZkServersForReader],
+          ['txid sanity check', b.sanityCheckTxnId],
+          ['encode region id', b.encodeRegionId],
+          ['first segment sequence no', b.firstLogSegmentSeqNo ?? 1],
+          ['federated', b.federatedNamespace],
+        ],
+      ),
+    )
   }
 }

@@ -4,12 +4,11 @@
  */
 import {Args, Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
+import {AdminCommand} from '../../cli/admin.js'
 import {ExitCode} from '../../cli/exit-codes.js'
-import {confirm} from '../../cli/prompt.js'
-import {bindingConfigJson, parseNamespaceUri, resolveBinding, unbindNamespace, ZKClient} from '../../engine/index.js'
+import {resolveBinding, unbindNamespace} from '../../engine/index.js'
 
-export default class AdminUnbind extends DlogCommand {
+export default class AdminUnbind extends AdminCommand {
   static override summary = 'Remove the bookkeeper binding of a namespace'
 
   static override description = `Shows the binding of the namespace and, after a Y at the prompt (or with -f), \
@@ -31,34 +30,23 @@ not touched: the command names the parent to unbind instead.`
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(AdminUnbind)
-    if (args.uri === undefined) this.error('No distributedlog uri specified.', {exit: ExitCode.USAGE})
-    const uri = parseNamespaceUri(args.uri)
-    const zk = await ZKClient.connect({connectString: uri.zkServers, sessionTimeoutMs: 10_000})
-    try {
+    const uri = this.namespaceUri(args.uri)
+    await this.withZk(uri, async (zk) => {
       const current = await resolveBinding(zk, uri.path)
       if (current === undefined) {
         this.log(`No bookkeeper is bound to ${uri.raw}`)
         return
       }
-      this.log(`There is bookkeeper bound to ${uri.raw} : `)
-      this.log('')
-      this.log(bindingConfigJson(current.binding))
-      this.log('')
+      this.logBinding(`There is bookkeeper bound to ${uri.raw} : `, current.binding)
       if (current.boundPath !== uri.path) {
         this.error(
           `${uri.raw} has no binding of its own: it inherits the binding on ${current.boundPath}. Unbind distributedlog://${uri.zkServers}${current.boundPath} to remove it.`,
           {exit: ExitCode.FAILURE},
         )
       }
-      if (!flags.force) {
-        const yes = await confirm(`Do you want to unbind ${uri.raw} :\n`)
-        if (!process.stdin.isTTY) this.log('')
-        if (!yes) throw new DeclinedError()
-      }
+      if (!flags.force) await this.confirmOrDecline(`Do you want to unbind ${uri.raw} :\n`)
       await unbindNamespace(zk, uri.path)
       this.log(`Unbound on ${uri.raw}.`)
-    } finally {
-      await zk.close()
-    }
+    })
   }
 }
