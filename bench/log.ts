@@ -21,7 +21,8 @@
  *   READ_AHEAD_RECORDS, READ_AHEAD_BATCH, PREFETCH;
  *   TAIL_WARMUP_MS (default 5000): the tail phase's unmeasured start at its rate, which the freshly started
  *   reader process needs (at a few thousand records/s V8 takes seconds to optimise the read path; a
- *   tailing reader runs for hours); TAIL_DUMP=FILE writes each record's send offset, latency and entry id
+ *   tailing reader runs for hours); TAIL_BURST_MS (default 20): the most records, in ms of the rate, one
+ *   tick of the paced writer may catch up (the rest is skipped and the rate achieved printed); TAIL_DUMP=FILE writes each record's send offset, latency and entry id
  *   (FILE.ack: the sampled acks);
  *   TAIL_READER=inline reads in the writer's process; DIAG=1 prints the writer's and the reader's
  *   event-loop delay and GC pauses during the tail phase; WRITER_NODE_ARGS adds node flags to the writer and reader processes;
@@ -67,7 +68,8 @@ export interface PeerRow {
 export interface LogBenchResult {
   throughput: {recordsPerSec: number; mbPerSec: number; window: number; latency: LatencyStats; errors: number; clientCpuUsPerRecord: number; bookieCpuUsPerRecord: number}
   /** `sent`: records stamped inside the window; `records`: those the reader got (equal unless it failed or fell behind). */
-  tail: {ratePerSec: number; records: number; sent?: number; latency: LatencyStats; ackLatency: LatencyStats; cpuPct?: TailCpu}
+  /** ratePerSec: the rate asked; achievedPerSec: records written in the window per second (lower when the writer fell behind). */
+  tail: {ratePerSec: number; achievedPerSec?: number; failed?: number; records: number; sent?: number; latency: LatencyStats; ackLatency: LatencyStats; cpuPct?: TailCpu}
   immediate: {writesPerSec: number; latency: LatencyStats}
   /** Node flags of the process running the writer and reader. */
   writerNodeFlags: string
@@ -187,8 +189,6 @@ function cpuOfPids(pids: readonly number[]): number {
 
 /** One record in this many has its write-to-ack latency recorded in the tail phase. */
 const ACK_SAMPLE = 8
-
-function ignore(): void {}
 
 /** Milliseconds on CLOCK_MONOTONIC, which every process of this host shares: send and receive times compare across processes. */
 function monoMs(): number {
@@ -350,7 +350,7 @@ async function tailLatency(
   secs: number,
   warmMs: number,
   bookiePids: readonly number[],
-): Promise<{records: number; sent: number; latency: LatencyStats; ackLatency: LatencyStats; cpuPct: TailCpu}> {
+): Promise<{records: number; sent: number; achievedPerSec: number; failed: number; latency: LatencyStats; ackLatency: LatencyStats; cpuPct: TailCpu}> {
   // The reader (maybe a process of its own) stops with the phase, whatever fails.
   try {
     const writer = await dlm.openAsyncLogWriter()
@@ -366,6 +366,8 @@ async function tailLatency(
     let sent = 0
     /** Records stamped inside the window: the reader must get exactly these. */
     let windowSent = 0
+    /** Records of the window's schedule the generator gave up on (see burstMax). */
+    let skippedInWindow = 0
     const diag = process.env.DIAG === '1' ? startDiag('writer') : undefined
     const cpuAt = (): TailCpu & {atMs: number} => ({
       atMs: monoMs(),
@@ -374,8 +376,23 @@ async function tailLatency(
       bookies: cpuOfPids(bookiePids),
     })
     let cpu0: ReturnType<typeof cpuAt> | undefined
+    // A tick writes at most TAIL_BURST_MS worth of records: once the writer process falls behind (a long
+    // pause), catching up in one burst of a second's records blocks its event loop for longer still, and
+    // the writes beyond outstandingWritesMax fail, a spiral that measures the generator, not the log.
+    // Records given up this way are counted (`skipped`) and lower the rate achieved, which is printed.
+    const burstMax = Math.max(1, Math.ceil((ratePerSec * Number(process.env.TAIL_BURST_MS ?? 20)) / 1000))
+    let skipped = 0
+    let failed = 0
+    const onFail = (): void => {
+      failed++
+    }
     while (monoMs() < tEnd) {
-      const due = Math.floor(((monoMs() - t0) / 1000) * ratePerSec)
+      let due = Math.floor(((monoMs() - t0) / 1000) * ratePerSec) - skipped
+      if (due - sent > burstMax) {
+        if (monoMs() >= tMeasure) skippedInWindow += due - sent - burstMax
+        skipped += due - sent - burstMax
+        due = sent + burstMax
+      }
       // Payloads are carved from one slab per tick: a Buffer.alloc per record (its own zeroed backing
       // store) cost the writer process more CPU than the log's write path itself.
       const slab = due > sent ? Buffer.alloc((due - sent) * RECORD_BYTES) : undefined
@@ -398,8 +415,8 @@ async function tailLatency(
         p.writeDoubleLE(sentMs, 0)
         if (inWindow) windowSent++
         const written = writer.write({txid: ++txid, payload: p})
-        if (onAck && txid % ACK_SAMPLE === 0) written.then(onAck, ignore)
-        else written.catch(ignore)
+        if (onAck && txid % ACK_SAMPLE === 0) written.then(onAck, onFail)
+        else written.catch(onFail)
         sent++
       }
       await new Promise((r) => setTimeout(r, tickMs))
@@ -415,11 +432,14 @@ async function tailLatency(
     await writer.write({txid: ++txid, payload: last})
     await writer.close()
     const r = await reader.finish()
+    if (skippedInWindow > 0 || failed > 0) {
+      console.error(`tail writer: fell behind its schedule by ${skippedInWindow} records in the window (rate achieved ${Math.round(windowSent / secs)}/s), ${failed} writes failed`)
+    }
     if (!r.complete || r.records !== windowSent) {
       // Its latencies then miss records (the slowest, if it fell behind): say so rather than print them as if whole.
       console.error(`tail reader: ${r.records} of the ${windowSent} records of the window${r.complete ? '' : `, did not finish${r.error ? ` (${r.error})` : ' in time'}`}`)
     }
-    return {records: r.records, sent: windowSent, latency: {p50Ms: r.p50Ms, p99Ms: r.p99Ms}, ackLatency: stats(ackLat), cpuPct}
+    return {records: r.records, sent: windowSent, achievedPerSec: windowSent / secs, failed, latency: {p50Ms: r.p50Ms, p99Ms: r.p99Ms}, ackLatency: stats(ackLat), cpuPct}
   } catch (e) {
     reader.abort()
     throw e
@@ -571,7 +591,7 @@ async function runPhases(): Promise<PhaseResults> {
           Number(process.env.TAIL_WARMUP_MS ?? 5000),
           pids,
         )
-      : {records: 0, sent: 0, latency: skipped.latency, ackLatency: skipped.latency, cpuPct: {writer: Number.NaN, reader: Number.NaN, bookies: Number.NaN}}
+      : {records: 0, sent: 0, achievedPerSec: Number.NaN, failed: 0, latency: skipped.latency, ackLatency: skipped.latency, cpuPct: {writer: Number.NaN, reader: Number.NaN, bookies: Number.NaN}}
     const imm = phases.has('immediate')
       ? await closedLoop(await openBenchLog(ns, 'bench-immediate', {writerOutputBufferBytes: 0, immediateFlushEnabled: true, periodicFlushIntervalMs: 0}), 1, secs, warmMs, pids)
       : skipped
@@ -593,7 +613,7 @@ async function runPhases(): Promise<PhaseResults> {
         clientCpuUsPerRecord: tp.clientCpuUsPerRecord,
         bookieCpuUsPerRecord: tp.bookieCpuUsPerRecord,
       },
-      tail: {ratePerSec: tailRate, records: tail.records, sent: tail.sent, latency: tail.latency, ackLatency: tail.ackLatency, cpuPct: tail.cpuPct},
+      tail: {ratePerSec: tailRate, achievedPerSec: tail.achievedPerSec, failed: tail.failed, records: tail.records, sent: tail.sent, latency: tail.latency, ackLatency: tail.ackLatency, cpuPct: tail.cpuPct},
       immediate: {writesPerSec: imm.perSec, latency: imm.latency},
     }
   } finally {
@@ -619,7 +639,7 @@ export function formatResult(r: LogBenchResult): string {
     `| MB/s | ${f(r.throughput.mbPerSec, 1)} |`,
     `| write latency p50 / p99 ms | ${f(r.throughput.latency.p50Ms, 2)} / ${f(r.throughput.latency.p99Ms, 2)} |`,
     `| CPU µs per record: writer process / 3 bookies | ${f(r.throughput.clientCpuUsPerRecord, 2)} / ${f(r.throughput.bookieCpuUsPerRecord, 2)} |`,
-    `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s (${r.tail.records}${r.tail.sent !== undefined && r.tail.sent !== r.tail.records ? ` of ${r.tail.sent} records: INCOMPLETE` : ' records'}) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
+    `| write-to-reader p50 / p99 ms at ${f(r.tail.ratePerSec)} rec/s${r.tail.achievedPerSec !== undefined && r.tail.achievedPerSec < r.tail.ratePerSec * 0.99 ? ` (achieved ${f(r.tail.achievedPerSec)}: FELL BEHIND)` : ''} (${r.tail.records}${r.tail.sent !== undefined && r.tail.sent !== r.tail.records ? ` of ${r.tail.sent} records: INCOMPLETE` : ' records'}${r.tail.failed ? `, ${r.tail.failed} writes failed` : ''}) | ${f(r.tail.latency.p50Ms, 2)} / ${f(r.tail.latency.p99Ms, 2)} |`,
     `| (write-to-ack of 1 in ${ACK_SAMPLE} of the same records, p50 / p99 ms) | ${f(r.tail.ackLatency.p50Ms, 2)} / ${f(r.tail.ackLatency.p99Ms, 2)} |`,
     `| (CPU during the tail window, % of one core of 2: writer / reader / 3 bookies) | ${f(r.tail.cpuPct?.writer ?? Number.NaN)} / ${f(r.tail.cpuPct?.reader ?? Number.NaN)} / ${f(r.tail.cpuPct?.bookies ?? Number.NaN)} |`,
     `| immediate flush, 1 in flight: p50 / p99 ms (${f(r.immediate.writesPerSec)} writes/s) | ${f(r.immediate.latency.p50Ms, 3)} / ${f(r.immediate.latency.p99Ms, 3)} |`,
