@@ -192,10 +192,18 @@ reopened where it stood. Ctrl-C stops every reader and exits 0.`
           process.stderr.write(`${e.message}; reopening the reader of ${s.name} at ${describePosition(next)}\n`)
           await reader.close().catch(() => undefined)
           try {
-            s.reader = await s.lm.getAsyncLogReader(next)
+            const reopened = await s.lm.getAsyncLogReader(next)
+            // Stopped while reopening (Ctrl-C, another stream's -n): stopAll() did not see this reader.
+            if (this.stopping) {
+              await reopened.close().catch(() => undefined)
+              return
+            }
+            s.reader = reopened
             continue
           } catch (reopenError) {
-            // The log may be gone or ZooKeeper unreachable: reported like any read failure.
+            // A reopen cut short by the stop is no failure; else the log may be gone or ZooKeeper
+            // unreachable: reported like any read failure.
+            if (this.stopping) return
             s.reader = undefined
             failure = reopenError
           }
