@@ -11,10 +11,10 @@ import {
   parseNamespaceUri,
   ZKClient,
 } from '../engine/index.js'
-import {DeclinedError, DlogCommand} from './base-command.js'
+import {DlogCommand} from './base-command.js'
 import {closing} from './closing.js'
 import {ExitCode} from './exit-codes.js'
-import {confirm} from './prompt.js'
+import {confirmOrDecline} from './prompt.js'
 
 /** The session timeout of an admin command's ZooKeeper client: one short metadata read or write. */
 const ADMIN_ZK_SESSION_TIMEOUT_MS = 10_000
@@ -39,13 +39,8 @@ export abstract class AdminCommand extends DlogCommand {
     this.log('')
   }
 
-  /**
-   * Asks `<question> (Y or N) ` (EOF = No) and throws DeclinedError unless the answer is Y. A piped
-   * answer is not echoed, so its line is ended here before anything else is printed.
-   */
-  protected async confirmOrDecline(question: string): Promise<void> {
-    const yes = await confirm(question)
-    if (!process.stdin.isTTY) this.log('')
-    if (!yes) throw new DeclinedError()
+  /** Asks `<question> (Y or N) ` and throws DeclinedError unless the answer is Y (prompt.ts confirmOrDecline). */
+  protected confirmOrDecline(question: string): Promise<void> {
+    return confirmOrDecline(question)
   }
 }

@@ -18,7 +18,7 @@ import {
 import {DlogCommand} from './base-command.js'
 import {closing} from './closing.js'
 import {ExitCode} from './exit-codes.js'
-import {confirm} from './prompt.js'
+import {confirm, endAnswerLine} from './prompt.js'
 
 /** `-c/--conf FILE`: the bookie configuration; without it the command reads $BOOKIE_CONF. */
 export const confFlag = Flags.string({char: 'c', description: 'bookie configuration file (default: $BOOKIE_CONF)'})
@@ -68,8 +68,8 @@ export abstract class BkshellCommand extends DlogCommand {
     return confirm(question)
   }
 
-  /** A piped answer is not echoed: after a prompt, end its line before the result. */
+  /** After a prompt (if there was one), end the line a piped answer left open, before the result. */
   protected endPromptLine(): void {
-    if (this.prompted && !process.stdin.isTTY) this.log('')
+    if (this.prompted) endAnswerLine()
   }
 }

@@ -6,6 +6,7 @@
 import {Flags} from '@oclif/core'
 
 import {InvalidInputError, Namespace} from '../engine/index.js'
+import {closing} from './closing.js'
 import {defaultNamespaceUri} from './sandbox-state.js'
 
 export const uriFlag = Flags.string({
@@ -24,10 +25,5 @@ export function resolveNamespaceUri(flag: string | undefined, env: NodeJS.Proces
 
 /** Opens the namespace, runs `work`, and closes it whatever happens. */
 export async function withNamespace<T>(uri: string, work: (ns: Namespace) => Promise<T>): Promise<T> {
-  const ns = await Namespace.open({uri, clientId: `dlog-tool/${process.pid}`})
-  try {
-    return await work(ns)
-  } finally {
-    await ns.close()
-  }
+  return closing(await Namespace.open({uri, clientId: `dlog-tool/${process.pid}`}), work)
 }

@@ -4,10 +4,10 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
+import {DlogCommand} from '../../cli/base-command.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {resolveNamespaceUri, uriFlag, withNamespace} from '../../cli/namespace-uri.js'
-import {confirm} from '../../cli/prompt.js'
+import {confirmOrDecline} from '../../cli/prompt.js'
 import {expandStreamExpression} from '../../engine/index.js'
 
 export default class ToolCreate extends DlogCommand {
@@ -42,11 +42,7 @@ stream that exists is a no-op. The namespace comes from -u, else DLOG_URI, else 
     }
     const uri = resolveNamespaceUri(flags.uri)
     await withNamespace(uri, async (ns) => {
-      if (!flags.force) {
-        const yes = await confirm(`You are going to create streams : [${streams.join(', ')}]`)
-        if (!process.stdin.isTTY) this.log('')
-        if (!yes) throw new DeclinedError()
-      }
+      if (!flags.force) await confirmOrDecline(`You are going to create streams : [${streams.join(', ')}]`)
       for (const s of streams) await ns.createLog(s)
     })
   }

@@ -4,10 +4,10 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
+import {DlogCommand} from '../../cli/base-command.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {resolveNamespaceUri, uriFlag, withNamespace} from '../../cli/namespace-uri.js'
-import {confirm} from '../../cli/prompt.js'
+import {confirmOrDecline} from '../../cli/prompt.js'
 import {LogNotFoundError} from '../../engine/index.js'
 
 export default class ToolDelete extends DlogCommand {
@@ -35,11 +35,7 @@ left behind. Refused while a writer holds the stream's lock (close the writer fi
     const uri = resolveNamespaceUri(flags.uri)
     await withNamespace(uri, async (ns) => {
       if (!(await ns.logExists(stream))) throw new LogNotFoundError(stream)
-      if (!flags.force) {
-        const yes = await confirm(`You are going to delete stream : ${stream}`)
-        if (!process.stdin.isTTY) this.log('')
-        if (!yes) throw new DeclinedError()
-      }
+      if (!flags.force) await confirmOrDecline(`You are going to delete stream : ${stream}`)
       await ns.deleteLog(stream)
     })
   }

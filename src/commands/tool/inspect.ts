@@ -7,11 +7,10 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
+import {DlogCommand} from '../../cli/base-command.js'
 import {rewriteLegacyFlags} from '../../cli/legacy-flags.js'
-import {openNamespace} from '../../cli/log-access.js'
-import {resolveNamespaceUri, uriFlag} from '../../cli/namespace-uri.js'
-import {confirm} from '../../cli/prompt.js'
+import {resolveNamespaceUri, uriFlag, withNamespace} from '../../cli/namespace-uri.js'
+import {confirmOrDecline} from '../../cli/prompt.js'
 import {decodeEntry, errorMessage, type LogSegmentMetadata, type Namespace, segmentToString} from '../../engine/index.js'
 
 /** Inspection workers (the original's threads). */
@@ -60,18 +59,13 @@ in-progress segment was left by a dead writer is recovered by the next writer th
     const legacy = {'-ft': '--filter', '-ot': '--orderbytime', '-pso': '--print-stream-only', '-cio': '--check-inprogress-only'}
     const {flags} = await this.parse(ToolInspect, rewriteLegacyFlags(this.argv, legacy))
     const uri = resolveNamespaceUri(flags.uri)
-    const ns = await openNamespace(uri, {clientId: `dlog-tool/${process.pid}`})
     const candidates = new Map<string, Candidate[]>()
-    try {
+    await withNamespace(uri, async (ns) => {
       const prefix = flags.filter
       const streams = (await ns.getLogs()).filter((s) => prefix === undefined || s.startsWith(prefix))
       if (streams.length > 0) {
         this.log(`Streams : [${streams.join(', ')}]`)
-        if (!flags.force) {
-          const yes = await confirm(`Are you sure you want to inspect ${streams.length} streams`)
-          if (!process.stdin.isTTY) this.log('')
-          if (!yes) throw new DeclinedError()
-        }
+        if (!flags.force) await confirmOrDecline(`Are you sure you want to inspect ${streams.length} streams`)
         const threads = Math.min(streams.length, flags.threads)
         const perThread = Math.ceil(streams.length / threads)
         await Promise.all(
@@ -88,9 +82,7 @@ in-progress segment was left by a dead writer is recovered by the next writer th
           }),
         )
       }
-    } finally {
-      await ns.close()
-    }
+    })
     this.log('Corrupted Candidates : ')
     const names = [...candidates.keys()].sort()
     if (flags['print-stream-only']) {

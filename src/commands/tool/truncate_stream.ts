@@ -6,12 +6,13 @@
  */
 import {Flags} from '@oclif/core'
 
-import {DeclinedError, DlogCommand} from '../../cli/base-command.js'
+import {DlogCommand} from '../../cli/base-command.js'
+import {closing} from '../../cli/closing.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {rewriteLegacyFlags} from '../../cli/legacy-flags.js'
-import {countFrom, lastRecordOf, openLogOf, openNamespace, parseDlsn} from '../../cli/log-access.js'
-import {resolveNamespaceUri, uriFlag} from '../../cli/namespace-uri.js'
-import {confirm} from '../../cli/prompt.js'
+import {countFrom, lastRecordOf, openLogOf, parseDlsn} from '../../cli/log-access.js'
+import {resolveNamespaceUri, uriFlag, withNamespace} from '../../cli/namespace-uri.js'
+import {confirmOrDecline} from '../../cli/prompt.js'
 import {LogNotFoundError, OwnershipAcquireFailedError} from '../../engine/index.js'
 
 export default class ToolTruncateStream extends DlogCommand {
@@ -45,17 +46,13 @@ truncate." when nothing was changed. Fails, naming the owner, while a writer hol
     const stream = flags.stream
     const dlsn = parseDlsn(flags.dlsn)
     const uri = resolveNamespaceUri(flags.uri)
-    const ns = await openNamespace(uri, {clientId: `dlog-tool/${process.pid}`})
-    try {
+    await withNamespace(uri, async (ns) => {
       if (!(await ns.logExists(stream))) throw new LogNotFoundError(stream)
-      const lm = await openLogOf(ns, stream, {lockTimeoutMs: 0, createStreamIfNotExists: false})
-      try {
+      await closing(await openLogOf(ns, stream, {lockTimeoutMs: 0, createStreamIfNotExists: false}), async (lm) => {
         const total = await lm.getLogRecordCount()
         const after = await countFrom(lm, dlsn, await lastRecordOf(lm))
         if (!flags.force) {
-          const yes = await confirm(`Do you want to truncate ${stream} at dlsn ${dlsn.toString()} (${Math.max(0, total - after)} records)?`)
-          if (!process.stdin.isTTY) this.log('')
-          if (!yes) throw new DeclinedError()
+          await confirmOrDecline(`Do you want to truncate ${stream} at dlsn ${dlsn.toString()} (${Math.max(0, total - after)} records)?`)
         }
         let writer
         try {
@@ -66,16 +63,10 @@ truncate." when nothing was changed. Fails, naming the owner, while a writer hol
           }
           throw e
         }
-        try {
-          if (!(await writer.truncate(dlsn))) this.log('Failed to truncate.')
-        } finally {
-          await writer.close()
-        }
-      } finally {
-        await lm.close()
-      }
-    } finally {
-      await ns.close()
-    }
+        await closing(writer, async (w) => {
+          if (!(await w.truncate(dlsn))) this.log('Failed to truncate.')
+        })
+      })
+    })
   }
 }
