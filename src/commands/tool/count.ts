@@ -5,9 +5,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DlogCommand} from '../../cli/base-command.js'
+import {closing} from '../../cli/closing.js'
 import {ExitCode} from '../../cli/exit-codes.js'
-import {countFrom, lastRecordOf, openLogOf, openNamespace, parseDlsn, walkRecords} from '../../cli/log-access.js'
-import {resolveNamespaceUri, uriFlag} from '../../cli/namespace-uri.js'
+import {countFrom, lastRecordOf, openLogOf, parseDlsn, walkRecords} from '../../cli/log-access.js'
+import {resolveNamespaceUri, uriFlag, withNamespace} from '../../cli/namespace-uri.js'
 import {InvalidInputError, LogNotFoundError, type LogRecordWithDLSN, logRecordToString} from '../../engine/index.js'
 
 export default class ToolCount extends DlogCommand {
@@ -45,11 +46,9 @@ and prints the first and last record counted as the original does ("first record
       throw new InvalidInputError(`The end ${end.toString()} is before the start ${start.toString()}.`)
     }
     const uri = resolveNamespaceUri(flags.uri)
-    const ns = await openNamespace(uri, {clientId: `dlog-tool/${process.pid}`})
-    try {
+    await withNamespace(uri, async (ns) => {
       if (!(await ns.logExists(stream))) throw new LogNotFoundError(stream)
-      const lm = await openLogOf(ns, stream)
-      try {
+      await closing(await openLogOf(ns, stream), async (lm) => {
         if (start === undefined) {
           this.log(`total is ${await lm.getLogRecordCount()} records.`)
           return
@@ -71,11 +70,7 @@ and prints the first and last record counted as the original does ("first record
         this.log(`first record : ${first === undefined ? 'null' : logRecordToString(first)}`)
         this.log(`last record : ${previous === undefined ? 'null' : logRecordToString(previous)}`)
         this.log(`total is ${count} records.`)
-      } finally {
-        await lm.close()
-      }
-    } finally {
-      await ns.close()
-    }
+      })
+    })
   }
 }

@@ -6,10 +6,11 @@
 import {Flags} from '@oclif/core'
 
 import {DlogCommand} from '../../cli/base-command.js'
+import {closing} from '../../cli/closing.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {rewriteLegacyFlags} from '../../cli/legacy-flags.js'
-import {lastRecordOf, openLogOf, openNamespace, parsePosition, recordJson, walkRecords} from '../../cli/log-access.js'
-import {resolveNamespaceUri, uriFlag} from '../../cli/namespace-uri.js'
+import {lastRecordOf, openLogOf, parsePosition, recordJson, walkRecords} from '../../cli/log-access.js'
+import {resolveNamespaceUri, uriFlag, withNamespace} from '../../cli/namespace-uri.js'
 import {DLSN, InvalidInputError, LogNotFoundError, type ReadPosition} from '../../engine/index.js'
 
 const RULE = '-'.repeat(48)
@@ -56,50 +57,47 @@ started, so it never waits on the tail. --json prints one JSON object per record
     if (starts > 1) throw new InvalidInputError('Give one of --from, -o (txid) or -n (segment).')
     const from = this.startFrom(flags)
     const uri = resolveNamespaceUri(flags.uri)
-    const ns = await openNamespace(uri, {clientId: `dlog-tool/${process.pid}`})
-    try {
-      if (!(await ns.logExists(stream))) {
-        this.logToStderr('No stream found to dump records.')
-        this.exit(ExitCode.FAILURE)
-      }
-      const lm = await openLogOf(ns, stream)
+    await withNamespace(uri, async (ns) => {
       try {
-        const last = await lastRecordOf(lm)
-        let start: ReadPosition
-        if (from === 'latest') start = last === undefined ? DLSN.InitialDLSN : last.dlsn.getNextDLSN()
-        else start = from
-        if (flags.json) {
-          await walkRecords(lm, start, last, (r) => void process.stdout.write(recordJson(stream, r, false)), {limit: flags.limit})
-          return
+        if (!(await ns.logExists(stream))) {
+          this.logToStderr('No stream found to dump records.')
+          this.exit(ExitCode.FAILURE)
         }
-        const total = await lm.getLogRecordCount()
-        this.log(`Last DLSN : ${last === undefined ? DLSN.InvalidDLSN.toString() : last.dlsn.toString()}`)
-        const fromText = start instanceof DLSN ? start.toString() : String(start.txid)
-        this.log(`Dump records for ${stream} (from = ${fromText}, dump count = ${flags.limit}, total records = ${total})`)
-        const n = await walkRecords(
-          lm,
-          start,
-          last,
-          (r) => {
-            let out = `${RULE}\nRecord (txn = ${r.txid}, bytes = ${r.payload.length}, dlsn = ${r.dlsn.toString()}, sequence id = ${r.sequenceId})\n\n`
-            if (!flags['skip-payload']) out += `${flags.hex ? r.payload.toString('hex') : r.payload.toString('utf8')}\n`
-            process.stdout.write(out)
-          },
-          {limit: flags.limit},
-        )
-        this.log(n === 0 ? 'No records.' : RULE)
-      } finally {
-        await lm.close()
+        await closing(await openLogOf(ns, stream), async (lm) => {
+          const last = await lastRecordOf(lm)
+          let start: ReadPosition
+          if (from === 'latest') start = last === undefined ? DLSN.InitialDLSN : last.dlsn.getNextDLSN()
+          else start = from
+          if (flags.json) {
+            await walkRecords(lm, start, last, (r) => void process.stdout.write(recordJson(stream, r, false)), {limit: flags.limit})
+            return
+          }
+          const total = await lm.getLogRecordCount()
+          this.log(`Last DLSN : ${last === undefined ? DLSN.InvalidDLSN.toString() : last.dlsn.toString()}`)
+          const fromText = start instanceof DLSN ? start.toString() : String(start.txid)
+          this.log(`Dump records for ${stream} (from = ${fromText}, dump count = ${flags.limit}, total records = ${total})`)
+          const n = await walkRecords(
+            lm,
+            start,
+            last,
+            (r) => {
+              let out = `${RULE}\nRecord (txn = ${r.txid}, bytes = ${r.payload.length}, dlsn = ${r.dlsn.toString()}, sequence id = ${r.sequenceId})\n\n`
+              if (!flags['skip-payload']) out += `${flags.hex ? r.payload.toString('hex') : r.payload.toString('utf8')}\n`
+              process.stdout.write(out)
+            },
+            {limit: flags.limit},
+          )
+          this.log(n === 0 ? 'No records.' : RULE)
+        })
+      } catch (e) {
+        // Also a stream deleted after the check above: the same message as a missing one.
+        if (e instanceof LogNotFoundError) {
+          this.logToStderr('No stream found to dump records.')
+          this.exit(ExitCode.FAILURE)
+        }
+        throw e
       }
-    } catch (e) {
-      if (e instanceof LogNotFoundError) {
-        this.logToStderr('No stream found to dump records.')
-        this.exit(ExitCode.FAILURE)
-      }
-      throw e
-    } finally {
-      await ns.close()
-    }
+    })
   }
 
   private startFrom(flags: {from?: string; offset?: string; seqno?: number; eid?: number; slot?: number}): ReadPosition | 'latest' {

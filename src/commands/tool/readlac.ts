@@ -6,9 +6,9 @@
 import {Flags} from '@oclif/core'
 
 import {DlogCommand} from '../../cli/base-command.js'
+import {closing} from '../../cli/closing.js'
 import {ExitCode} from '../../cli/exit-codes.js'
-import {openNamespace} from '../../cli/log-access.js'
-import {resolveNamespaceUri, uriFlag} from '../../cli/namespace-uri.js'
+import {resolveNamespaceUri, uriFlag, withNamespace} from '../../cli/namespace-uri.js'
 import {InvalidInputError, isLedgerId, LogEmptyError, LogNotFoundError} from '../../engine/index.js'
 
 export default class ToolReadlac extends DlogCommand {
@@ -40,8 +40,7 @@ instead and reads the ledger of its last log segment (the one being written, if 
       if (!isLedgerId(ledgerId)) throw new InvalidInputError(`Invalid ledger id : ${flags.ledger}`)
     }
     const uri = resolveNamespaceUri(flags.uri)
-    const ns = await openNamespace(uri, {clientId: `dlog-tool/${process.pid}`})
-    try {
+    await withNamespace(uri, async (ns) => {
       if (flags.stream !== undefined) {
         const stream = flags.stream
         if (!(await ns.logExists(stream))) throw new LogNotFoundError(stream)
@@ -50,14 +49,9 @@ instead and reads the ledger of its last log segment (the one being written, if 
         ledgerId = last.ledgerId
         this.logToStderr(`Log segment ${last.logSegmentSequenceNo} of ${stream} (${last.inprogress ? 'in progress' : 'completed'}) is ledger ${ledgerId}`)
       }
-      const handle = await (await ns.ledgerClient()).openLedgerNoRecovery(ledgerId as number)
-      try {
+      await closing(await (await ns.ledgerClient()).openLedgerNoRecovery(ledgerId as number), async (handle) => {
         this.log(`LastAddConfirmed: ${await handle.readLastAddConfirmed()}`)
-      } finally {
-        await handle.close()
-      }
-    } finally {
-      await ns.close()
-    }
+      })
+    })
   }
 }
