@@ -376,7 +376,7 @@ async function tailLatency(
     const diag = process.env.DIAG === '1' ? startDiag('writer') : undefined
     const cpuAt = (): TailCpu & {atMs: number} => ({
       atMs: monoMs(),
-      writer: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      writer: cpuNow([]).client,
       reader: reader.pid === undefined ? 0 : cpuOfPids([reader.pid]),
       bookies: cpuOfPids(bookiePids),
     })

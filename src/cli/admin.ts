@@ -1,8 +1,8 @@
 /**
  * What every `dlog admin` command shares, so each command file keeps only its own parse → engine call →
  * render: the namespace URI argument (a usage error without it, the URI parsed), a ZooKeeper session to
- * the URI's ensemble closed however the command ends, a binding printed between blank lines as the
- * original DistributedLogAdmin prints it, and the (Y or N) prompt where anything but Y declines.
+ * the URI's ensemble closed however the command ends, and a binding printed between blank lines as the
+ * original DistributedLogAdmin prints it (the (Y or N) prompt is prompt.ts confirmOrDecline).
  */
 import {
   bindingConfigJson,
@@ -14,7 +14,6 @@ import {
 import {DlogCommand} from './base-command.js'
 import {closing} from './closing.js'
 import {ExitCode} from './exit-codes.js'
-import {confirmOrDecline} from './prompt.js'
 
 /** The session timeout of an admin command's ZooKeeper client: one short metadata read or write. */
 const ADMIN_ZK_SESSION_TIMEOUT_MS = 10_000
@@ -37,10 +36,5 @@ export abstract class AdminCommand extends DlogCommand {
     this.log('')
     this.log(bindingConfigJson(binding))
     this.log('')
-  }
-
-  /** Asks `<question> (Y or N) ` and throws DeclinedError unless the answer is Y (prompt.ts confirmOrDecline). */
-  protected confirmOrDecline(question: string): Promise<void> {
-    return confirmOrDecline(question)
   }
 }

@@ -6,6 +6,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {AdminCommand} from '../../cli/admin.js'
+import {confirmOrDecline} from '../../cli/prompt.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {rewriteLegacyFlags} from '../../cli/legacy-flags.js'
 import {
@@ -117,7 +118,7 @@ work as in DistributedLog.`
             this.error("You can't turn a federated namespace back to non-federated.", {exit: ExitCode.FAILURE})
           }
           if (!flags.force) {
-            await this.confirmOrDecline(`Do you want to bind ${uri.raw} with new bookkeeper instance :\n${bindingConfigJson(binding)}`)
+            await confirmOrDecline(`Do you want to bind ${uri.raw} with new bookkeeper instance :\n${bindingConfigJson(binding)}`)
           }
         }
       }

@@ -5,6 +5,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {AdminCommand} from '../../cli/admin.js'
+import {confirmOrDecline} from '../../cli/prompt.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {resolveBinding, unbindNamespace} from '../../engine/index.js'
 
@@ -44,7 +45,7 @@ not touched: the command names the parent to unbind instead.`
           {exit: ExitCode.FAILURE},
         )
       }
-      if (!flags.force) await this.confirmOrDecline(`Do you want to unbind ${uri.raw} :\n`)
+      if (!flags.force) await confirmOrDecline(`Do you want to unbind ${uri.raw} :\n`)
       await unbindNamespace(zk, uri.path)
       this.log(`Unbound on ${uri.raw}.`)
     })

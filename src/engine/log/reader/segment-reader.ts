@@ -20,9 +20,9 @@
  *   completed while this reader tails it.
  * - Failures: a retriable ledger read error is retried a bounded number of times with backoff; after that,
  *   or on an undecodable entry, the reader is in error: the entries it already holds are handed out,
- *   then every read rejects with the error. A read or long
- *   poll that fails because markCompleted replaced (and closed) its handle is simply issued again on the
- *   new one. close() rejects pending reads with ReadCancelledError.
+ *   then every read rejects with the error. A read or long poll that fails because markCompleted
+ *   replaced (and closed) its handle is simply issued again on the new one. close() rejects pending
+ *   reads with ReadCancelledError.
  *
  * Also here: positioning helpers over a segment (first record with txid >= T, by binary search over
  * entries).
